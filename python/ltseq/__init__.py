@@ -1,0 +1,46 @@
+"""ltseq: ordered (sequence) computing for Apache DataFusion.
+
+- ``ltseq.register(ctx)`` installs ltseq's SQL functions (``run_id``, ...) into a stock
+  ``datafusion.SessionContext``.
+- ``LTSeq`` is an ordered, lazy, immutable table whose lambdas compile to SQL on DataFusion.
+"""
+
+from __future__ import annotations
+
+from ._native import __version__
+from .exceptions import (
+    ColumnNotFoundError,
+    IncompatibleDataFusionError,
+    LTSeqError,
+    QueryError,
+    SchemaMismatchError,
+    SortRequiredError,
+)
+from .expr import Expr, if_else, lit
+from .register import (
+    DATAFUSION_MAJOR,
+    check_datafusion_version,
+    register,
+    register_sequence,
+    sql_functions,
+)
+from .table import LTSeq
+
+__all__ = [
+    "__version__",
+    "LTSeq",
+    "register",
+    "register_sequence",
+    "sql_functions",
+    "check_datafusion_version",
+    "DATAFUSION_MAJOR",
+    "Expr",
+    "if_else",
+    "lit",
+    "LTSeqError",
+    "SortRequiredError",
+    "SchemaMismatchError",
+    "ColumnNotFoundError",
+    "IncompatibleDataFusionError",
+    "QueryError",
+]

@@ -1,0 +1,706 @@
+"""``LTSeq``: an immutable, lazy, ordered table running on a DataFusion ``SessionContext``."""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pyarrow as pa
+
+from . import _display
+from ._context import default_context, ensure_registered
+from ._proxy import RowProxy
+from ._sql import quote_ident
+from ._types import dtype_name
+from .exceptions import ColumnNotFoundError, LTSeqError, QueryError
+from .expr import Column, Expr, _wrap
+from .register import register_sequence
+
+HIDDEN_PREFIX = "__ltseq_"
+ORDINAL = "__ltseq_rn"
+_T = '"__ltseq_t"'
+_counter = itertools.count(1)
+
+
+class _Source:
+    """Tables registered in a context for as long as any ``LTSeq`` reads them."""
+
+    def __init__(self, ctx: Any, *names: str) -> None:
+        self.names = names
+        weakref.finalize(self, _deregister, ctx, names)
+
+
+def _deregister(ctx: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        try:
+            ctx.deregister_table(name)
+        except Exception:  # noqa: BLE001 - the context may already be gone at exit
+            pass
+
+
+def _new_name(kind: str) -> str:
+    return f"{HIDDEN_PREFIX}{kind}_{next(_counter)}_{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class _Rel:
+    sql: str  # a query whose output is the visible columns, then the hidden ones
+    schema: pa.Schema  # visible columns only
+    hidden: tuple[str, ...]
+    order: tuple[tuple[str, bool], ...]  # (hidden column, descending): the row order
+    sort_keys: tuple[tuple[str, bool], ...] | None  # the declared order, by visible names
+    sources: tuple[_Source, ...]
+
+
+def _order_sql(order: Iterable[tuple[str, bool]], reverse: bool = False) -> str:
+    parts = []
+    for name, desc in order:
+        d = desc != reverse
+        parts.append(f"{quote_ident(name)} {'DESC NULLS FIRST' if d else 'ASC NULLS LAST'}")
+    return ", ".join(parts)
+
+
+def _check_user_name(name: Any, what: str) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"{what} must be a string, not {type(name).__name__}")
+    if not name:
+        raise ValueError(f"{what} cannot be empty")
+    if name.startswith(HIDDEN_PREFIX):
+        raise ValueError(f"{what} {name!r}: names starting with {HIDDEN_PREFIX!r} are reserved by ltseq")
+    quote_ident(name)  # rejects text that is not valid Unicode
+    return name
+
+
+class LTSeq:
+    """An ordered table. Every method returns a new ``LTSeq``; nothing runs until output is asked
+    for (``show``, ``to_arrow``, ``to_pandas``, ``to_dicts``, ``count``, iteration, ...).
+
+    The row order is part of the data: a table read from a file or built from a dict keeps its
+    row order, a sorted table keeps its sort, through every transform and into the output.
+    """
+
+    __slots__ = ("_ctx", "_rel", "__weakref__")
+
+    def __init__(self, *_: Any, **__: Any) -> None:
+        raise TypeError(
+            "create an LTSeq with LTSeq.read_csv, read_parquet, from_dict, from_pandas, from_arrow or from_datafusion"
+        )
+
+    @classmethod
+    def _make(cls, ctx: Any, rel: _Rel) -> LTSeq:
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "_ctx", ctx)
+        object.__setattr__(obj, "_rel", rel)
+        return obj
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("LTSeq is immutable: every method returns a new table")
+
+    # =========================================================================================
+    # Construction
+    # =========================================================================================
+    @classmethod
+    def _from_registered(cls, ctx: Any, name: str) -> LTSeq:
+        """The table registered as ``name``, read in its order through ltseq's ``Sequence``
+        operator (registered beside it as ``<name>_seq``)."""
+        seq_name = name + "_seq"
+        source = _Source(ctx, seq_name, name)
+        input_schema = _plan_schema(ctx, f"SELECT * FROM {quote_ident(name)}")
+        for field in input_schema:
+            _check_user_name(field.name, "column name")
+        try:
+            register_sequence(ctx, seq_name, name, ordinal=ORDINAL)
+        except Exception as e:
+            raise QueryError(_message(e)) from e
+        sql = f"SELECT * FROM {quote_ident(seq_name)}"
+        schema = _plan_schema(ctx, sql)
+        visible = pa.schema([f for f in schema if f.name != ORDINAL])
+        rel = _Rel(sql, visible, (ORDINAL,), ((ORDINAL, False),), None, (source,))
+        return cls._make(ctx, rel)
+
+    @classmethod
+    def read_csv(cls, path: str | os.PathLike[str], has_header: bool = True, *, ctx: Any = None) -> LTSeq:
+        """Reads a CSV file (or a directory of them), keeping the file's row order. Column
+        types are inferred; without a header the columns are ``column_1``, ``column_2``, ..."""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(errno.ENOENT, "no such CSV file", path)
+        ctx = ensure_registered(ctx or default_context())
+        name = _new_name("csv")
+        try:
+            ctx.register_csv(name, path, has_header=has_header)
+        except Exception as e:
+            raise QueryError(f"could not read CSV {path!r}: {_message(e)}") from e
+        return cls._from_registered(ctx, name)
+
+    @classmethod
+    def read_parquet(cls, path: str | os.PathLike[str], *, ctx: Any = None) -> LTSeq:
+        """Reads a Parquet file (or a directory of them), keeping the file's row order."""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(errno.ENOENT, "no such Parquet file", path)
+        ctx = ensure_registered(ctx or default_context())
+        name = _new_name("parquet")
+        try:
+            ctx.register_parquet(name, path)
+        except Exception as e:
+            raise QueryError(f"could not read Parquet {path!r}: {_message(e)}") from e
+        return cls._from_registered(ctx, name)
+
+    @classmethod
+    def from_arrow(cls, data: pa.Table | pa.RecordBatch | pa.RecordBatchReader, *, ctx: Any = None) -> LTSeq:
+        """A table holding a ``pyarrow.Table`` (or record batch, or reader), in its row order."""
+        if isinstance(data, pa.RecordBatch):
+            data = pa.Table.from_batches([data])
+        elif isinstance(data, pa.RecordBatchReader):
+            data = data.read_all()
+        if not isinstance(data, pa.Table):
+            raise TypeError(
+                f"from_arrow() takes a pyarrow Table, RecordBatch or RecordBatchReader, not {type(data).__name__}"
+            )
+        for field in data.schema:
+            _check_user_name(field.name, "column name")
+        if len(set(data.column_names)) != len(data.column_names):
+            raise ValueError(f"duplicate column names: {data.column_names}")
+        ctx = ensure_registered(ctx or default_context())
+        batches = data.to_batches()
+        if not batches:
+            batches = [pa.RecordBatch.from_pylist([], schema=data.schema)]
+        name = _new_name("mem")
+        ctx.register_record_batches(name, [batches])
+        return cls._from_registered(ctx, name)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Sequence[Any]], *, ctx: Any = None) -> LTSeq:
+        """A table from ``{column: values}``; all columns must have the same length."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"from_dict() takes a dict of columns, not {type(data).__name__}")
+        if not data:
+            raise ValueError("from_dict() needs at least one column")
+        lengths = {k: len(v) for k, v in data.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"from_dict(): columns have different lengths: {lengths}")
+        try:
+            table = pa.table(dict(data))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise TypeError(f"from_dict(): {e}") from e
+        return cls.from_arrow(table, ctx=ctx)
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Mapping[str, Any]], schema: pa.Schema | None = None, *, ctx: Any = None) -> LTSeq:
+        """A table from a list of row dicts (types inferred unless ``schema`` is given)."""
+        if schema is None and not rows:
+            raise ValueError("from_rows() needs a schema when there are no rows")
+        table = pa.Table.from_pylist(list(rows), schema=schema)
+        return cls.from_arrow(table, ctx=ctx)
+
+    @classmethod
+    def from_pandas(cls, df: Any, *, ctx: Any = None) -> LTSeq:
+        """A table from a pandas DataFrame, in its row order (the index is not kept)."""
+        try:
+            import pandas as pd
+        except ImportError as e:  # pragma: no cover
+            raise ImportError("from_pandas() needs pandas installed") from e
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"from_pandas() takes a pandas DataFrame, not {type(df).__name__}")
+        return cls.from_arrow(pa.Table.from_pandas(df, preserve_index=False), ctx=ctx)
+
+    @classmethod
+    def from_datafusion(cls, df: Any, *, ctx: Any = None) -> LTSeq:
+        """A table from a datafusion ``DataFrame``; its row order is the order the DataFrame
+        produces (so a DataFrame ending in a sort keeps that sort)."""
+        ctx = ensure_registered(ctx or default_context())
+        name = _new_name("df")
+        try:
+            ctx.register_view(name, df)
+        except Exception as e:
+            raise TypeError(f"from_datafusion() takes a datafusion DataFrame: {_message(e)}") from e
+        return cls._from_registered(ctx, name)
+
+    # =========================================================================================
+    # Properties
+    # =========================================================================================
+    @property
+    def columns(self) -> list[str]:
+        """The column names, in order."""
+        return list(self._rel.schema.names)
+
+    @property
+    def schema(self) -> dict[str, str]:
+        """``{column: type}`` with ltseq's short type names (``int64``, ``float64``,
+        ``string``, ``bool``, ``date32``, ``timestamp``, ``decimal``, ...)."""
+        return {f.name: dtype_name(f.type) for f in self._rel.schema}
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        """The exact Arrow schema of the output."""
+        return self._rel.schema
+
+    @property
+    def dtypes(self) -> list[tuple[str, str]]:
+        """``[(column, type), ...]``."""
+        return list(self.schema.items())
+
+    @property
+    def sort_keys(self) -> list[tuple[str, bool]] | None:
+        """The declared order as ``[(column, descending), ...]``, or ``None`` if none is declared."""
+        keys = self._rel.sort_keys
+        return list(keys) if keys else None
+
+    @property
+    def ctx(self) -> Any:
+        """The DataFusion ``SessionContext`` this table runs on."""
+        return self._ctx
+
+    @property
+    def sql(self) -> str:
+        """The SQL this table runs (in order, without ltseq's internal columns)."""
+        return self._final_sql()
+
+    def to_sql(self) -> str:
+        """Same as :attr:`sql`."""
+        return self._final_sql()
+
+    # =========================================================================================
+    # Helpers
+    # =========================================================================================
+    def _types(self) -> dict[str, str]:
+        return {f.name: dtype_name(f.type) for f in self._rel.schema}
+
+    def _proxy(self) -> RowProxy:
+        return RowProxy(self._types())
+
+    def _capture(self, fn: Any, what: str) -> Any:
+        if not callable(fn):
+            raise TypeError(f"{what} takes a function of the row, e.g. lambda r: r.x > 0; got {type(fn).__name__}")
+        return fn(self._proxy())
+
+    def _column(self, name: Any, where: str) -> str:
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: column names are strings, not {type(name).__name__}")
+        if name not in self._rel.schema.names:
+            raise ColumnNotFoundError(name, self.columns)
+        return name
+
+    def _hidden_sql(self) -> list[str]:
+        return [f"{_T}.{quote_ident(h)}" for h in self._rel.hidden]
+
+    def _derive_rel(
+        self,
+        items: list[tuple[str, str]],
+        *,
+        hidden_extra: list[tuple[str, str]] | None = None,
+        where: str | None = None,
+        sort_keys: Any = "keep",
+        order: Any = None,
+    ) -> _Rel:
+        """A new relation ``SELECT items..., hidden..., extra... FROM (this) [WHERE where]``."""
+        select = [f"{expr} AS {quote_ident(name)}" for expr, name in items]
+        select += self._hidden_sql()
+        extra = hidden_extra or []
+        select += [f"{expr} AS {quote_ident(name)}" for expr, name in extra]
+        sql = f"SELECT {', '.join(select)} FROM ({self._rel.sql}) AS {_T}"
+        if where is not None:
+            sql += f" WHERE {where}"
+        schema = _plan_schema(self._ctx, sql)
+        hidden = self._rel.hidden + tuple(name for _, name in extra)
+        visible = pa.schema([schema.field(i) for i in range(len(items))])
+        return _Rel(
+            sql,
+            visible,
+            hidden,
+            self._rel.order if order is None else order,
+            self._rel.sort_keys if sort_keys == "keep" else sort_keys,
+            self._rel.sources,
+        )
+
+    def _with(self, rel: _Rel) -> LTSeq:
+        return LTSeq._make(self._ctx, rel)
+
+    def _final_sql(self, limit: int | None = None) -> str:
+        cols = ", ".join(quote_ident(c) for c in self._rel.schema.names)
+        sql = f"SELECT {cols} FROM ({self._rel.sql}) AS {_T} ORDER BY {_order_sql(self._rel.order)}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return sql
+
+    def _run(self, sql: str) -> Any:
+        try:
+            return self._ctx.sql(sql)
+        except Exception as e:
+            raise QueryError(f"{_message(e)}\n  in SQL: {sql}") from e
+
+    # =========================================================================================
+    # Transforms
+    # =========================================================================================
+    def filter(self, predicate: Callable[[Any], Any]) -> LTSeq:
+        """Keeps the rows where ``predicate`` is true (false and NULL are dropped)."""
+        pred = self._capture(predicate, "filter()")
+        if not isinstance(pred, Expr):
+            raise TypeError(
+                f"filter() lambda must return a condition such as r.x > 0, got {pred!r}"
+                + (" (for NULL tests use r.x.is_null(), not 'is None')" if isinstance(pred, bool) else "")
+            )
+        if pred.dtype not in ("bool", "null", "unknown"):
+            raise TypeError(f"filter() needs a condition, but {pred!r} is {pred.dtype}")
+        sql = f"SELECT * FROM ({self._rel.sql}) AS {_T} WHERE {pred.to_sql()}"
+        _plan_schema(self._ctx, sql)
+        return self._with(replace(self._rel, sql=sql))
+
+    def derive(self, *args: Callable[[Any], Any], **named: Callable[[Any], Any]) -> LTSeq:
+        """Adds or replaces columns: ``derive(lambda r: {"name": expr, ...})`` or
+        ``derive(name=lambda r: expr, ...)``. Every expression reads the input table; an
+        existing name is replaced in place, new names are appended in the given order."""
+        if args and named:
+            raise TypeError(
+                "derive() takes either one lambda returning a dict, or name=lambda keyword arguments, not both"
+            )
+        if len(args) > 1:
+            raise TypeError("derive() takes one lambda returning a dict of new columns")
+        new: dict[str, Expr] = {}
+        if args:
+            result = self._capture(args[0], "derive()")
+            if not isinstance(result, Mapping):
+                raise TypeError(
+                    f"derive() lambda must return a dict of {{name: expression}}, got {type(result).__name__}"
+                )
+            items = list(result.items())
+        else:
+            if not named:
+                raise TypeError("derive() needs at least one new column")
+            items = []
+            for name, fn in named.items():
+                items.append((name, self._capture(fn, f"derive({name}=...)") if callable(fn) else fn))
+        for name, value in items:
+            _check_user_name(name, "derive() column name")
+            new[name] = _wrap(value)
+        out: list[tuple[str, str]] = []
+        for c in self.columns:
+            out.append((new[c].to_sql() if c in new else f"{_T}.{quote_ident(c)}", c))
+        for name, e in new.items():
+            if name not in self._rel.schema.names:
+                out.append((e.to_sql(), name))
+        keys = self._rel.sort_keys
+        if keys:
+            cut = next((i for i, (k, _) in enumerate(keys) if k in new), len(keys))
+            keys = keys[:cut] or None
+        return self._with(self._derive_rel(out, sort_keys=keys))
+
+    with_columns = derive
+
+    def select(self, *items: str | Callable[[Any], Any]) -> LTSeq:
+        """Keeps the given columns, in the given order: names, or lambdas returning an
+        expression or a list of expressions (name computed ones with ``.alias("name")``)."""
+        if not items:
+            raise ValueError("select() needs at least one column")
+        exprs: list[Expr] = []
+        for item in items:
+            if isinstance(item, str):
+                self._column(item, "select()")
+                exprs.append(Column(item))
+            elif callable(item):
+                result = self._capture(item, "select()")
+                result = list(result) if isinstance(result, (list, tuple)) else [result]
+                for e in result:
+                    if isinstance(e, str):
+                        self._column(e, "select()")
+                        e = Column(e)
+                    exprs.append(_wrap(e))
+            else:
+                raise TypeError(f"select() takes column names or lambdas, not {type(item).__name__}")
+        out: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for e in exprs:
+            name = e._default_name()
+            _check_user_name(name, "select() output column")
+            if name in seen:
+                raise ValueError(f"select(): column {name!r} appears twice; name one of them with .alias(...)")
+            seen.add(name)
+            out.append((f"{_T}.{quote_ident(e.name)}" if isinstance(e, Column) else e.to_sql(), name))
+        plain = {e.name for e in exprs if isinstance(e, Column)}
+        return self._with(self._derive_rel(out, sort_keys=_surviving_keys(self._rel.sort_keys, plain)))
+
+    def drop(self, *cols: str) -> LTSeq:
+        """The table without the given columns."""
+        if not cols:
+            raise ValueError("drop() needs at least one column name")
+        for c in cols:
+            self._column(c, "drop()")
+        keep = [c for c in self.columns if c not in set(cols)]
+        if not keep:
+            raise ValueError("drop() cannot remove every column")
+        out = [(f"{_T}.{quote_ident(c)}", c) for c in keep]
+        return self._with(self._derive_rel(out, sort_keys=_surviving_keys(self._rel.sort_keys, set(keep))))
+
+    def rename(self, mapping: Mapping[str, str] | None = None, **kwargs: str) -> LTSeq:
+        """Renames columns: ``rename({"old": "new"})`` or ``rename(old="new")``."""
+        changes = dict(mapping or {})
+        changes.update(kwargs)
+        if not changes:
+            raise ValueError("rename() needs at least one old=new pair")
+        for old, new in changes.items():
+            self._column(old, "rename()")
+            _check_user_name(new, "rename() new name")
+        names = [changes.get(c, c) for c in self.columns]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"rename() would create duplicate columns: {dupes}")
+        out = [(f"{_T}.{quote_ident(c)}", changes.get(c, c)) for c in self.columns]
+        keys = self._rel.sort_keys
+        if keys:
+            keys = tuple((changes.get(k, k), d) for k, d in keys)
+        return self._with(self._derive_rel(out, sort_keys=keys))
+
+    def sort(
+        self,
+        *keys: str | Callable[[Any], Any],
+        desc: bool | Sequence[bool] = False,
+        descending: bool | Sequence[bool] | None = None,
+    ) -> LTSeq:
+        """Sorts by the keys (names or lambdas). ``desc`` is one bool or one per key. NULLs go
+        last in ascending order and first in descending order. The sort is stable: rows with
+        equal keys keep their previous order."""
+        if descending is not None:
+            desc = descending
+        if not keys:
+            raise ValueError("sort() needs at least one key")
+        if isinstance(desc, bool):
+            flags = [desc] * len(keys)
+        elif isinstance(desc, Sequence) and not isinstance(desc, str):
+            flags = list(desc)
+            if len(flags) != len(keys) or not all(isinstance(f, bool) for f in flags):
+                raise ValueError(f"sort(): desc must be a bool or a list of {len(keys)} bools")
+        else:
+            raise TypeError("sort(): desc must be a bool or a list of bools")
+        exprs: list[Expr] = []
+        for k in keys:
+            if isinstance(k, str):
+                self._column(k, "sort()")
+                exprs.append(Column(k))
+            elif callable(k):
+                e = self._capture(k, "sort()")
+                if isinstance(e, str):
+                    self._column(e, "sort()")
+                    e = Column(e)
+                exprs.append(_wrap(e))
+            else:
+                raise TypeError(f"sort() keys are column names or lambdas, not {type(k).__name__}")
+        start = 1 + sum(1 for h in self._rel.hidden if h.startswith(HIDDEN_PREFIX + "o"))
+        extra = [(e.to_sql(), f"{HIDDEN_PREFIX}o{start + i}") for i, e in enumerate(exprs)]
+        new_order = tuple((name, d) for (_, name), d in zip(extra, flags))
+        order = new_order + tuple(o for o in self._rel.order if o not in new_order)
+        declared: list[tuple[str, bool]] = []
+        for e, d in zip(exprs, flags):
+            if not isinstance(e, Column):
+                break  # a computed key declares no order from here on
+            declared.append((e.name, d))
+        out = [(f"{_T}.{quote_ident(c)}", c) for c in self.columns]
+        return self._with(self._derive_rel(out, hidden_extra=extra, sort_keys=tuple(declared) or None, order=order))
+
+    def assume_sorted(self, *keys: str | Callable[[Any], Any], desc: bool | Sequence[bool] = False) -> LTSeq:
+        """Declares that the rows, in their current order, are already sorted by the keys.
+        Nothing is sorted or checked: the caller vouches for it."""
+        if not keys:
+            raise ValueError("assume_sorted() needs at least one key")
+        flags = [desc] * len(keys) if isinstance(desc, bool) else list(desc)
+        if len(flags) != len(keys):
+            raise ValueError(f"assume_sorted(): desc must be a bool or a list of {len(keys)} bools")
+        declared: list[tuple[str, bool]] = []
+        for k, d in zip(keys, flags):
+            if callable(k) and not isinstance(k, str):
+                k = self._capture(k, "assume_sorted()")
+            if isinstance(k, Column):
+                k = k.name
+            if not isinstance(k, str):
+                break
+            self._column(k, "assume_sorted()")
+            declared.append((k, bool(d)))
+        return self._with(replace(self._rel, sort_keys=tuple(declared) or None))
+
+    def is_sorted_by(self, *keys: str, desc: bool | Sequence[bool] = False) -> bool:
+        """Whether the declared order starts with these keys (and directions)."""
+        if not keys or not self._rel.sort_keys:
+            return False
+        flags = [desc] * len(keys) if isinstance(desc, bool) else list(desc)
+        want = list(zip(keys, flags))
+        return list(self._rel.sort_keys[: len(want)]) == want
+
+    def distinct(self, *keys: str | Callable[[Any], Any]) -> LTSeq:
+        """Removes duplicates, keeping the first row (in the table's order) of each key; with no
+        keys, of each distinct row. The survivors keep the table's order."""
+        exprs: list[Expr] = []
+        if not keys:
+            exprs = [Column(c) for c in self.columns]
+        for k in keys:
+            if isinstance(k, str):
+                self._column(k, "distinct()")
+                exprs.append(Column(k))
+            elif callable(k):
+                e = self._capture(k, "distinct()")
+                exprs.append(_wrap(e))
+            else:
+                raise TypeError(f"distinct() keys are column names or lambdas, not {type(k).__name__}")
+        marker = f"{HIDDEN_PREFIX}dn"
+        partition = ", ".join(f"{_T}.{quote_ident(e.name)}" if isinstance(e, Column) else e.to_sql() for e in exprs)
+        inner = (
+            f"SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY {_order_sql(self._rel.order)}) "
+            f"AS {quote_ident(marker)} FROM ({self._rel.sql}) AS {_T}"
+        )
+        keep = [quote_ident(c) for c in list(self.columns) + list(self._rel.hidden)]
+        sql = f"SELECT {', '.join(keep)} FROM ({inner}) AS {_T} WHERE {quote_ident(marker)} = 1"
+        _plan_schema(self._ctx, sql)
+        return self._with(replace(self._rel, sql=sql))
+
+    def slice(self, offset: int = 0, length: int | None = None) -> LTSeq:
+        """Rows ``offset`` to ``offset + length`` (all the rest when ``length`` is None), in
+        the table's order."""
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise ValueError(f"slice(): offset must be an integer >= 0, got {offset!r}")
+        if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 0):
+            raise ValueError(f"slice(): length must be an integer >= 0 or None, got {length!r}")
+        sql = f"SELECT * FROM ({self._rel.sql}) AS {_T} ORDER BY {_order_sql(self._rel.order)}"
+        if length is not None:
+            sql += f" LIMIT {length}"
+        if offset:
+            sql += f" OFFSET {offset}"
+        _plan_schema(self._ctx, sql)
+        return self._with(replace(self._rel, sql=sql))
+
+    def head(self, n: int = 10) -> LTSeq:
+        """The first ``n`` rows."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"head(): n must be an integer >= 0, got {n!r}")
+        return self.slice(0, n)
+
+    def tail(self, n: int = 10) -> LTSeq:
+        """The last ``n`` rows, in the table's order."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"tail(): n must be an integer >= 0, got {n!r}")
+        sql = f"SELECT * FROM ({self._rel.sql}) AS {_T} ORDER BY {_order_sql(self._rel.order, reverse=True)} LIMIT {n}"
+        _plan_schema(self._ctx, sql)
+        return self._with(replace(self._rel, sql=sql))
+
+    def pipe(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``func(self, *args, **kwargs)``."""
+        return func(self, *args, **kwargs)
+
+    # =========================================================================================
+    # Output
+    # =========================================================================================
+    def to_datafusion(self) -> Any:
+        """A datafusion ``DataFrame`` of this table (sorted in the table's order)."""
+        return self._run(self._final_sql())
+
+    def to_arrow(self) -> pa.Table:
+        """Runs the query and returns a ``pyarrow.Table``, in order."""
+        df = self._run(self._final_sql())
+        try:
+            table = df.to_arrow_table()
+        except Exception as e:
+            raise QueryError(_message(e)) from e
+        return table
+
+    def to_pandas(self) -> Any:
+        """Runs the query and returns a pandas ``DataFrame``, in order."""
+        return self.to_arrow().to_pandas()
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """Runs the query and returns one dict per row (NULL is ``None``), in order."""
+        return self.to_arrow().to_pylist()
+
+    def collect(self) -> LTSeq:
+        """Runs the query once and returns an in-memory ``LTSeq`` with the same rows, order,
+        schema and declared order."""
+        out = LTSeq.from_arrow(self.to_arrow(), ctx=self._ctx)
+        return out._with(replace(out._rel, sort_keys=self._rel.sort_keys))
+
+    def count(self) -> int:
+        """The number of rows."""
+        sql = f"SELECT count(*) AS n FROM ({self._rel.sql}) AS {_T}"
+        try:
+            table = self._run(sql).to_arrow_table()
+        except LTSeqError:
+            raise
+        except Exception as e:
+            raise QueryError(_message(e)) from e
+        return int(table.column(0)[0].as_py())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Yields the rows as dicts, in order, streaming batch by batch."""
+        stream = self._run(self._final_sql()).execute_stream()
+        for batch in stream:
+            yield from batch.to_pyarrow().to_pylist()
+
+    def _head_rows(self, n: int) -> tuple[pa.Table, bool]:
+        table = self._run(self._final_sql(limit=n + 1)).to_arrow_table()
+        return table.slice(0, n), table.num_rows > n
+
+    def show(self, n: int = 10) -> None:
+        """Prints the first ``n`` rows as a table (reading only those rows)."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"show(): n must be an integer >= 0, got {n!r}")
+        rows, more = self._head_rows(n)
+        print(_display.grid(rows, self.columns, more=more))
+
+    def __repr__(self) -> str:
+        header = _display.header(self)
+        try:
+            rows, more = self._head_rows(5)
+        except Exception as e:  # noqa: BLE001 - repr must not raise
+            return f"{header}\n(could not run: {_message(e)})"
+        return f"{header}\n{_display.grid(rows, self.columns, more=more)}"
+
+    def _repr_html_(self) -> str:
+        rows, more = self._head_rows(10)
+        return _display.html(rows, self.columns, more=more, header=_display.header(self))
+
+    def explain(self) -> str:
+        """DataFusion's logical and physical plans for this table's query."""
+        df = self._run(self._final_sql())
+        try:
+            logical = df.optimized_logical_plan().display_indent()
+            physical = df.execution_plan().display_indent()
+        except Exception as e:
+            raise QueryError(_message(e)) from e
+        return f"logical plan:\n{logical}\nphysical plan:\n{physical}"
+
+    explain_plan = explain
+
+
+def _surviving_keys(keys: tuple[tuple[str, bool], ...] | None, kept: set[str]) -> tuple[tuple[str, bool], ...] | None:
+    if not keys:
+        return None
+    out = []
+    for k, d in keys:
+        if k not in kept:
+            break
+        out.append((k, d))
+    return tuple(out) or None
+
+
+def _message(e: BaseException) -> str:
+    text = str(e).strip()
+    for prefix in ("DataFusion error: ", "Error during planning: ", "Execution error: "):
+        while text.startswith(prefix):
+            text = text[len(prefix) :]
+    return text
+
+
+def _plan_schema(ctx: Any, sql: str) -> pa.Schema:
+    """Plans ``sql`` (without running it) and returns its output schema."""
+    try:
+        return ctx.sql(sql).schema()
+    except Exception as e:
+        raise QueryError(f"{_message(e)}\n  in SQL: {sql}") from e
+
+
+__all__ = ["LTSeq"]

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test: Rust unit tests and the .slt suites against a Rust SessionContext
+# (cargo test), the Python suite (which also runs the .slt files against a stock
+# datafusion.SessionContext), the examples, and the linters.
+# Needs the Python package installed in the active environment (see README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo test (Rust units, .slt against a Rust SessionContext)"
+cargo test --workspace
+
+echo "== pytest (DSL, register, routes, .slt against a stock datafusion.SessionContext)"
+python -m pytest -q python/tests
+
+echo "== lint"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+ruff check python examples scripts
+ruff format --check python examples scripts

@@ -1,0 +1,60 @@
+//! ltseq SQL functions for Apache DataFusion.
+//!
+//! Every function here is a user-defined window function (`WindowUDFImpl`) in the style of
+//! DataFusion's own `functions-window` crate: one function per file, a [`Documentation`]
+//! that feeds the SQL reference in `docs/`, a signature that coerces its arguments at
+//! planning time, and an expression helper for the DataFrame API.
+//!
+//! ```
+//! # async fn demo() -> datafusion::error::Result<()> {
+//! use datafusion::prelude::SessionContext;
+//! let ctx = SessionContext::new();
+//! ltseq_udf::register_all(&ctx)?;
+//! ctx.sql("SELECT v, run_id(v) OVER (ORDER BY t) AS run FROM (VALUES (1, 'a'), (2, 'a'), (3, 'b')) AS s(t, v)")
+//!     .await?
+//!     .show()
+//!     .await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Documentation`]: datafusion::logical_expr::Documentation
+
+use std::sync::Arc;
+
+use datafusion::error::Result;
+use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::WindowUDF;
+use datafusion::prelude::SessionContext;
+
+pub mod docs;
+pub mod run_id;
+mod util;
+
+pub use run_id::{run_id, run_id_udwf};
+
+/// The DataFusion major version this crate is built against. The Python package checks the
+/// host's version against it before installing any function through the FFI.
+pub const DATAFUSION_MAJOR: u64 = 55;
+
+/// Every ltseq window function, ready to register.
+pub fn all_window_udfs() -> Vec<Arc<WindowUDF>> {
+    vec![run_id_udwf()]
+}
+
+/// Registers every ltseq SQL function in a Rust [`SessionContext`]. Calling it twice is harmless:
+/// the second call replaces each function with an identical one.
+pub fn register_all(ctx: &SessionContext) -> Result<()> {
+    for udwf in all_window_udfs() {
+        ctx.register_udwf(udwf.as_ref().clone());
+    }
+    Ok(())
+}
+
+/// Registers every ltseq SQL function in any [`FunctionRegistry`] (for example a `SessionState`).
+pub fn register_all_in(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    for udwf in all_window_udfs() {
+        registry.register_udwf(udwf)?;
+    }
+    Ok(())
+}
