@@ -58,3 +58,35 @@ pub fn register_all_in(registry: &mut dyn FunctionRegistry) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Int64Array;
+
+    #[tokio::test]
+    async fn register_all_twice_is_harmless() -> Result<()> {
+        let ctx = SessionContext::new();
+        register_all(&ctx)?;
+        register_all(&ctx)?;
+        let batches = ctx
+            .sql("SELECT run_id(k) OVER (ORDER BY t) AS r FROM (VALUES (1, 'a'), (2, 'a'), (3, 'b')) AS s(t, k) ORDER BY t")
+            .await?
+            .collect()
+            .await?;
+        let r = batches[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("Int64");
+        assert_eq!(r.values().to_vec(), vec![1, 1, 2]);
+        for udwf in all_window_udfs() {
+            assert!(
+                udwf.documentation().is_some(),
+                "{} has no documentation",
+                udwf.name()
+            );
+        }
+        Ok(())
+    }
+}
