@@ -27,10 +27,17 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::WindowUDF;
 use datafusion::prelude::SessionContext;
 
+mod args;
+pub mod cumulative;
+pub mod difference;
 pub mod docs;
+pub mod rolling;
 pub mod run_id;
 mod util;
 
+pub use cumulative::{cumulative, cumulative_udwf, CumulativeKind};
+pub use difference::{difference, difference_udwf, DifferenceKind};
+pub use rolling::{rolling, rolling_udwf, RollingKind};
 pub use run_id::{run_id, run_id_udwf};
 
 /// The DataFusion major version this crate is built against. The Python package checks the
@@ -39,7 +46,11 @@ pub const DATAFUSION_MAJOR: u64 = 55;
 
 /// Every ltseq window function, ready to register.
 pub fn all_window_udfs() -> Vec<Arc<WindowUDF>> {
-    vec![run_id_udwf()]
+    let mut all = vec![run_id_udwf()];
+    all.extend(RollingKind::ALL.iter().map(|k| rolling_udwf(*k)));
+    all.extend(CumulativeKind::ALL.iter().map(|k| cumulative_udwf(*k)));
+    all.extend(DifferenceKind::ALL.iter().map(|k| difference_udwf(*k)));
+    all
 }
 
 /// Registers every ltseq SQL function in a Rust [`SessionContext`]. Calling it twice is harmless:
