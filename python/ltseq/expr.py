@@ -64,6 +64,14 @@ class Expr:
         """The tree as plain dicts, lists and Python values."""
         raise NotImplementedError  # pragma: no cover - every subclass overrides it
 
+    def _children(self) -> list[Expr]:
+        """The sub-expressions (for tree rewrites)."""
+        return []
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        """This node with its sub-expressions replaced (same order as ``_children``)."""
+        return self
+
     def _default_name(self) -> str:
         text = repr(self)
         return text[1:-1] if text.startswith("(") and text.endswith(")") else text
@@ -228,6 +236,65 @@ class Expr:
             raise TypeError("alias() takes a non-empty column name")
         return Alias(self, name)
 
+    # --- window expressions (need the table's order; see ltseq.window) ----------------------
+    def shift(self, n: int = 1, default: Any = None, *, partition_by: Any = None) -> Expr:
+        """The value ``n`` rows earlier in the table's order (``n < 0``: ``-n`` rows later);
+        ``default`` (a value or an expression; NULL if not given) where there is no such row."""
+        from .window import shift
+
+        return shift(self, n, default, partition_by=partition_by)
+
+    def diff(self, n: int = 1, *, partition_by: Any = None) -> Expr:
+        """The value minus the value ``n`` rows earlier (NULL where there is none)."""
+        from .window import diff
+
+        return diff(self, n, partition_by=partition_by)
+
+    def pct_change(self, n: int = 1, *, partition_by: Any = None) -> Expr:
+        """``(x - prev) / prev`` where ``prev`` is the value ``n`` rows earlier, as a float."""
+        from .window import pct_change
+
+        return pct_change(self, n, partition_by=partition_by)
+
+    def rolling(self, w: int, min_periods: int = 1, partition_by: Any = None) -> Any:
+        """A rolling window of the ``w`` rows ending at each row; finish with ``.sum()``,
+        ``.mean()``, ``.min()``, ``.max()``, ``.count()``, ``.std()`` or ``.var()``. A window
+        with fewer than ``min_periods`` non-NULL values gives NULL (default 1: partial windows
+        at the start aggregate the rows available)."""
+        from .window import Rolling
+
+        return Rolling(self, w, min_periods, partition_by)
+
+    def cum_sum(self, *, partition_by: Any = None) -> Expr:
+        """The running sum from the first row (NULLs skipped; NULL until the first value)."""
+        from .window import cumulative
+
+        return cumulative(self, "sum", partition_by=partition_by)
+
+    def cum_prod(self, *, partition_by: Any = None) -> Expr:
+        """The running product from the first row (NULLs skipped)."""
+        from .window import cumulative
+
+        return cumulative(self, "prod", partition_by=partition_by)
+
+    def cum_min(self, *, partition_by: Any = None) -> Expr:
+        """The running minimum from the first row (NULLs skipped)."""
+        from .window import cumulative
+
+        return cumulative(self, "min", partition_by=partition_by)
+
+    def cum_max(self, *, partition_by: Any = None) -> Expr:
+        """The running maximum from the first row (NULLs skipped)."""
+        from .window import cumulative
+
+        return cumulative(self, "max", partition_by=partition_by)
+
+    def cum_count(self, *, partition_by: Any = None) -> Expr:
+        """The number of non-NULL values from the first row to this one."""
+        from .window import cumulative
+
+        return cumulative(self, "count", partition_by=partition_by)
+
 
 def _merge_dtype(a: str, b: str) -> str:
     if a == b or b == "null":
@@ -368,6 +435,12 @@ class BinaryOp(Expr):
     def to_dict(self) -> dict[str, Any]:
         return {"type": "binary", "op": self.op, "left": self.left.to_dict(), "right": self.right.to_dict()}
 
+    def _children(self) -> list[Expr]:
+        return [self.left, self.right]
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return BinaryOp(self.op, children[0], children[1])
+
     def __repr__(self) -> str:
         return f"({self.left!r} {self.op} {self.right!r})"
 
@@ -395,6 +468,12 @@ class UnaryOp(Expr):
     def to_dict(self) -> dict[str, Any]:
         return {"type": "unary", "op": self.op, "operand": self.operand.to_dict()}
 
+    def _children(self) -> list[Expr]:
+        return [self.operand]
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return UnaryOp(self.op, children[0])
+
     def __repr__(self) -> str:
         return f"{self.op}{self.operand!r}"
 
@@ -416,6 +495,12 @@ class Func(Expr):
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "call", "function": self.name, "args": [a.to_dict() for a in self.args]}
+
+    def _children(self) -> list[Expr]:
+        return list(self.args)
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return Func(self.name, children, self._dtype)
 
     def __repr__(self) -> str:
         if self.args:
@@ -442,6 +527,12 @@ class Cast(Expr):
     def to_dict(self) -> dict[str, Any]:
         return {"type": "cast", "operand": self.operand.to_dict(), "to": self.sql_type}
 
+    def _children(self) -> list[Expr]:
+        return [self.operand]
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return Cast(children[0], self.sql_type, self._dtype)
+
     def __repr__(self) -> str:
         return f"{self.operand!r}.cast({self._dtype!r})"
 
@@ -463,6 +554,12 @@ class IsNull(Expr):
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "is_not_null" if self.negated else "is_null", "operand": self.operand.to_dict()}
+
+    def _children(self) -> list[Expr]:
+        return [self.operand]
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return IsNull(children[0], self.negated)
 
     def __repr__(self) -> str:
         return f"{self.operand!r}.{'is_not_null' if self.negated else 'is_null'}()"
@@ -490,6 +587,12 @@ class InList(Expr):
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "in", "operand": self.operand.to_dict(), "values": [v.to_dict() for v in self.values]}
+
+    def _children(self) -> list[Expr]:
+        return [self.operand, *self.values]
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return InList(children[0], children[1:])
 
     def __repr__(self) -> str:
         return f"{self.operand!r}.is_in([{', '.join(repr(v) for v in self.values)}])"
@@ -521,6 +624,12 @@ class Between(Expr):
             "high": self.high.to_dict(),
         }
 
+    def _children(self) -> list[Expr]:
+        return [self.operand, self.low, self.high]
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return Between(children[0], children[1], children[2])
+
     def __repr__(self) -> str:
         return f"{self.operand!r}.between({self.low!r}, {self.high!r})"
 
@@ -551,6 +660,12 @@ class IfElse(Expr):
             "else": self.otherwise.to_dict(),
         }
 
+    def _children(self) -> list[Expr]:
+        return [self.cond, self.then, self.otherwise]
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return IfElse(children[0], children[1], children[2])
+
     def __repr__(self) -> str:
         return f"if_else({self.cond!r}, {self.then!r}, {self.otherwise!r})"
 
@@ -573,6 +688,12 @@ class Alias(Expr):
     def to_dict(self) -> dict[str, Any]:
         return {"type": "alias", "name": self.name, "operand": self.operand.to_dict()}
 
+    def _children(self) -> list[Expr]:
+        return [self.operand]
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return Alias(children[0], self.name)
+
     def _default_name(self) -> str:
         return self.name
 
@@ -590,4 +711,7 @@ def lit(value: Any) -> Expr:
     return Literal(value)
 
 
-__all__ = ["Expr", "Column", "Literal", "if_else", "lit"]
+# The ranking functions live with the other window expressions; they are importable from here.
+from .window import dense_rank, ntile, rank, row_number  # noqa: E402
+
+__all__ = ["Expr", "Column", "Literal", "if_else", "lit", "row_number", "rank", "dense_rank", "ntile"]

@@ -18,9 +18,10 @@ from ._context import default_context, ensure_registered
 from ._proxy import RowProxy
 from ._sql import quote_ident
 from ._types import dtype_name
-from .exceptions import ColumnNotFoundError, LTSeqError, QueryError
+from .exceptions import ColumnNotFoundError, LTSeqError, QueryError, SortRequiredError
 from .expr import Column, Expr, _wrap
 from .register import register_sequence
+from .window import WindowContext, contains_window, stage_windows
 
 HIDDEN_PREFIX = "__ltseq_"
 ORDINAL = "__ltseq_rn"
@@ -288,6 +289,26 @@ class LTSeq:
             raise ColumnNotFoundError(name, self.columns)
         return name
 
+    def _resolve(self, name: str) -> Column:
+        self._column(name, "partition_by/order_by")
+        return Column(name, self._types()[name])
+
+    def _window_context(self) -> WindowContext:
+        keys = self._rel.sort_keys
+        return WindowContext(
+            order_sql=_order_sql(self._rel.order),
+            sort_keys_sql=_order_sql(keys) if keys else None,
+            column=self._resolve,
+        )
+
+    def _stage(self, exprs: list[Expr]) -> tuple[str, list[Expr]]:
+        """The base query for ``exprs``: this table's query, plus a hidden column for each
+        window expression in them (computed first, so they also work inside ``filter``); and
+        ``exprs`` reading those columns."""
+        if not any(contains_window(e) for e in exprs):
+            return self._rel.sql, exprs
+        return stage_windows(exprs, self._rel.sql, self._window_context(), _T, lambda: _new_name("w"))
+
     def _hidden_sql(self) -> list[str]:
         return [f"{_T}.{quote_ident(h)}" for h in self._rel.hidden]
 
@@ -299,13 +320,15 @@ class LTSeq:
         where: str | None = None,
         sort_keys: Any = "keep",
         order: Any = None,
+        base_sql: str | None = None,
     ) -> _Rel:
-        """A new relation ``SELECT items..., hidden..., extra... FROM (this) [WHERE where]``."""
+        """A new relation ``SELECT items..., hidden..., extra... FROM (base) [WHERE where]``,
+        where the base is this table's query (or ``base_sql``: it with window columns added)."""
         select = [f"{expr} AS {quote_ident(name)}" for expr, name in items]
         select += self._hidden_sql()
         extra = hidden_extra or []
         select += [f"{expr} AS {quote_ident(name)}" for expr, name in extra]
-        sql = f"SELECT {', '.join(select)} FROM ({self._rel.sql}) AS {_T}"
+        sql = f"SELECT {', '.join(select)} FROM ({base_sql or self._rel.sql}) AS {_T}"
         if where is not None:
             sql += f" WHERE {where}"
         schema = _plan_schema(self._ctx, sql)
@@ -349,7 +372,12 @@ class LTSeq:
             )
         if pred.dtype not in ("bool", "null", "unknown"):
             raise TypeError(f"filter() needs a condition, but {pred!r} is {pred.dtype}")
-        sql = f"SELECT * FROM ({self._rel.sql}) AS {_T} WHERE {pred.to_sql()}"
+        base, (pred,) = self._stage([pred])
+        if base is self._rel.sql:
+            sql = f"SELECT * FROM ({base}) AS {_T} WHERE {pred.to_sql()}"
+        else:  # windows were computed first: keep only this table's columns
+            keep = ", ".join(f"{_T}.{quote_ident(c)}" for c in [*self.columns, *self._rel.hidden])
+            sql = f"SELECT {keep} FROM ({base}) AS {_T} WHERE {pred.to_sql()}"
         _plan_schema(self._ctx, sql)
         return self._with(replace(self._rel, sql=sql))
 
@@ -380,6 +408,8 @@ class LTSeq:
         for name, value in items:
             _check_user_name(name, "derive() column name")
             new[name] = _wrap(value)
+        base, staged = self._stage(list(new.values()))
+        new = dict(zip(new.keys(), staged))
         out: list[tuple[str, str]] = []
         for c in self.columns:
             out.append((new[c].to_sql() if c in new else f"{_T}.{quote_ident(c)}", c))
@@ -390,7 +420,7 @@ class LTSeq:
         if keys:
             cut = next((i for i, (k, _) in enumerate(keys) if k in new), len(keys))
             keys = keys[:cut] or None
-        return self._with(self._derive_rel(out, sort_keys=keys))
+        return self._with(self._derive_rel(out, sort_keys=keys, base_sql=base))
 
     with_columns = derive
 
@@ -416,15 +446,19 @@ class LTSeq:
                 raise TypeError(f"select() takes column names or lambdas, not {type(item).__name__}")
         out: list[tuple[str, str]] = []
         seen: set[str] = set()
+        names = []
         for e in exprs:
             name = e._default_name()
             _check_user_name(name, "select() output column")
             if name in seen:
                 raise ValueError(f"select(): column {name!r} appears twice; name one of them with .alias(...)")
             seen.add(name)
-            out.append((f"{_T}.{quote_ident(e.name)}" if isinstance(e, Column) else e.to_sql(), name))
+            names.append(name)
         plain = {e.name for e in exprs if isinstance(e, Column)}
-        return self._with(self._derive_rel(out, sort_keys=_surviving_keys(self._rel.sort_keys, plain)))
+        base, staged = self._stage(exprs)
+        for e, name in zip(staged, names):
+            out.append((f"{_T}.{quote_ident(e.name)}" if isinstance(e, Column) else e.to_sql(), name))
+        return self._with(self._derive_rel(out, sort_keys=_surviving_keys(self._rel.sort_keys, plain), base_sql=base))
 
     def drop(self, *cols: str) -> LTSeq:
         """The table without the given columns."""
@@ -492,7 +526,8 @@ class LTSeq:
             else:
                 raise TypeError(f"sort() keys are column names or lambdas, not {type(k).__name__}")
         start = 1 + sum(1 for h in self._rel.hidden if h.startswith(HIDDEN_PREFIX + "o"))
-        extra = [(e.to_sql(), f"{HIDDEN_PREFIX}o{start + i}") for i, e in enumerate(exprs)]
+        base, staged = self._stage(exprs)
+        extra = [(e.to_sql(), f"{HIDDEN_PREFIX}o{start + i}") for i, e in enumerate(staged)]
         new_order = tuple((name, d) for (_, name), d in zip(extra, flags))
         order = new_order + tuple(o for o in self._rel.order if o not in new_order)
         declared: list[tuple[str, bool]] = []
@@ -501,7 +536,9 @@ class LTSeq:
                 break  # a computed key declares no order from here on
             declared.append((e.name, d))
         out = [(f"{_T}.{quote_ident(c)}", c) for c in self.columns]
-        return self._with(self._derive_rel(out, hidden_extra=extra, sort_keys=tuple(declared) or None, order=order))
+        return self._with(
+            self._derive_rel(out, hidden_extra=extra, sort_keys=tuple(declared) or None, order=order, base_sql=base)
+        )
 
     def assume_sorted(self, *keys: str | Callable[[Any], Any], desc: bool | Sequence[bool] = False) -> LTSeq:
         """Declares that the rows, in their current order, are already sorted by the keys.
@@ -530,6 +567,33 @@ class LTSeq:
         flags = [desc] * len(keys) if isinstance(desc, bool) else list(desc)
         want = list(zip(keys, flags))
         return list(self._rel.sort_keys[: len(want)]) == want
+
+    def cum_sum(self, *cols: str | Callable[[Any], Any], partition_by: Any = None) -> LTSeq:
+        """Adds a running sum (in the table's order) for each argument: a column name ``c`` (or
+        ``lambda r: r.c``) adds ``c_cumsum``; a computed lambda at position ``i`` adds
+        ``cum_sum_{i}_cumsum``. NULLs are skipped. Needs a declared order."""
+        if not cols:
+            raise ValueError("cum_sum() needs at least one column")
+        if not self._rel.sort_keys:
+            raise SortRequiredError(
+                "cum_sum() needs an order, and this table has none declared: call .sort(...) first "
+                "(or .assume_sorted(...) for data already in order)"
+            )
+        new: dict[str, Any] = {}
+        for i, c in enumerate(cols):
+            if isinstance(c, str):
+                e: Any = Column(self._column(c, "cum_sum()"), self._types()[c])
+            elif callable(c):
+                e = _wrap(self._capture(c, "cum_sum()"))
+            else:
+                raise TypeError(f"cum_sum() takes column names or lambdas, not {type(c).__name__}")
+            if e.dtype not in ("int64", "float64", "decimal", "null", "unknown"):
+                raise TypeError(f"cum_sum() needs numeric columns, but {e!r} is {e.dtype}")
+            name = f"{e.name}_cumsum" if isinstance(e, Column) else f"cum_sum_{i}_cumsum"
+            if name in self.columns or name in new:
+                raise ValueError(f"cum_sum(): the table already has a column {name!r}")
+            new[name] = e.cum_sum(partition_by=partition_by)
+        return self.derive(lambda r: new)
 
     def distinct(self, *keys: str | Callable[[Any], Any]) -> LTSeq:
         """Removes duplicates, keeping the first row (in the table's order) of each key; with no

@@ -1,0 +1,398 @@
+"""Window expressions: ``shift``, ``diff``, ``pct_change``, ``rolling(...)``, ``cum_*`` and the
+ranking functions.
+
+A window expression is a node of the expression tree like any other, so it composes with
+arithmetic, comparisons and ``if_else``. Its ``OVER`` clause depends on the table it runs on
+(the table's order), so it is compiled by the table (``LTSeq.derive``, ``select``, ``filter``,
+``sort``): each window is computed first, as a hidden column, then the expression around it
+reads that column. Windows nested in windows are computed innermost first.
+
+The functions themselves are ltseq's SQL window functions (``rolling_sum``, ``cum_sum``,
+``diff``, ...; see ``docs/sql-reference.md``) and DataFusion's ``lag``, ``lead``,
+``row_number``, ``rank``, ``dense_rank`` and ``ntile``: nothing is computed in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import _sql
+from ._types import NUMERIC, TEMPORAL
+from .exceptions import SortRequiredError
+from .expr import Expr, IfElse, IsNull, Literal, _wrap
+
+# How a window's ORDER BY is formed when no explicit order_by is given:
+#   "sequence": the table's full row order (sort keys, then the stable tie-break), required
+#   "rank":     the declared sort keys only, so ties share a rank
+#   "number":   the table's full row order, so numbering is deterministic
+_SEQUENCE, _RANK, _NUMBER = "sequence", "rank", "number"
+
+
+def _int_arg(what: str, value: Any, *, positive: bool = False) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what} must be an integer, got {value!r}")
+    if positive and value < 1:
+        raise ValueError(f"{what} must be a positive integer (>= 1), got {value}")
+    return value
+
+
+def _partition_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ValueError("partition_by needs at least one column or expression")
+        return list(value)
+    return [value]
+
+
+@dataclass(frozen=True)
+class WindowContext:
+    """What a window needs from the table it runs on (built by ``LTSeq``)."""
+
+    order_sql: str  # the table's full row order, as an ORDER BY list
+    sort_keys_sql: str | None  # the declared sort keys, or None when no order is declared
+    column: Callable[[str], Expr]  # resolves a column name (raises ColumnNotFoundError)
+
+
+class Window(Expr):
+    """A window function call: ``func(args) OVER (PARTITION BY ... ORDER BY ...)``."""
+
+    __slots__ = ("func", "args", "partition_by", "order_by", "descending", "kind", "label", "_dtype")
+
+    def __init__(
+        self,
+        func: str,
+        args: list[Expr],
+        dtype: str,
+        label: str,
+        *,
+        kind: str = _SEQUENCE,
+        partition_by: list[Any] | None = None,
+        order_by: list[Any] | None = None,
+        descending: list[bool] | None = None,
+    ) -> None:
+        self.func, self.args, self._dtype, self.label, self.kind = func, args, dtype, label, kind
+        self.partition_by = partition_by or []
+        self.order_by = order_by or []
+        self.descending = descending or [False] * len(self.order_by)
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    def over(
+        self,
+        partition_by: Any = None,
+        order_by: Any = None,
+        descending: bool | Sequence[bool] | None = None,
+        desc: bool | Sequence[bool] | None = None,
+    ) -> Window:
+        """This window restricted to partitions (``partition_by``: column names or
+        expressions) and/or ordered by ``order_by`` (names or expressions; ``descending`` is one
+        bool or one per key) instead of the table's order. NULLs sort as in ``sort()``: last
+        ascending, first descending."""
+        parts = _partition_list(partition_by)
+        if parts and self.partition_by:
+            raise ValueError(f"{self.label}: partition_by is given twice (in the call and in .over()); give it once")
+        if descending is None:
+            descending = desc if desc is not None else False
+        keys = [] if order_by is None else (list(order_by) if isinstance(order_by, (list, tuple)) else [order_by])
+        if order_by is not None and not keys:
+            raise ValueError(f"{self.label}.over(): order_by needs at least one key")
+        if keys and self.order_by:
+            raise ValueError(f"{self.label}: order_by is given twice; give it once")
+        if isinstance(descending, bool):
+            flags = [descending] * len(keys)
+        else:
+            flags = list(descending)
+            if len(flags) != len(keys) or not all(isinstance(f, bool) for f in flags):
+                raise ValueError(f"{self.label}.over(): descending must be a bool or a list of {len(keys)} bools")
+        return Window(
+            self.func,
+            self.args,
+            self._dtype,
+            self.label,
+            kind=self.kind,
+            partition_by=parts or self.partition_by,
+            order_by=keys or self.order_by,
+            descending=flags if keys else self.descending,
+        )
+
+    # --- tree plumbing ------------------------------------------------------------------------
+    def _exprs(self) -> list[Any]:
+        return [*self.args, *self.partition_by, *self.order_by]
+
+    def _children(self) -> list[Expr]:
+        return [e for e in self._exprs() if isinstance(e, Expr)]
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        it = iter(children)
+        new = [next(it) if isinstance(e, Expr) else e for e in self._exprs()]
+        a, p = len(self.args), len(self.partition_by)
+        return Window(
+            self.func,
+            new[:a],
+            self._dtype,
+            self.label,
+            kind=self.kind,
+            partition_by=new[a : a + p],
+            order_by=new[a + p :],
+            descending=self.descending,
+        )
+
+    def compile(self, ctx: WindowContext) -> str:
+        """The SQL of this window on a table described by ``ctx``."""
+        args = ", ".join(a.to_sql() for a in self.args)
+        parts = [self._key(ctx, p).to_sql() for p in self.partition_by]
+        order: list[str] = []
+        for key, d in zip(self.order_by, self.descending):
+            order.append(f"{self._key(ctx, key).to_sql()} {'DESC NULLS FIRST' if d else 'ASC NULLS LAST'}")
+        if not order:
+            if ctx.sort_keys_sql is None:
+                raise SortRequiredError(
+                    f"{self.label} needs an order, and this table has none declared: call .sort(...) first "
+                    "(or .assume_sorted(...) for data already in order), or give .over(order_by=...). "
+                    "A sort by computed keys (lambdas) does not declare an order."
+                )
+            order.append(ctx.sort_keys_sql if self.kind == _RANK else ctx.order_sql)
+        elif self.kind != _RANK:
+            order.append(ctx.order_sql)  # a deterministic tie-break: the table's order
+        over = []
+        if parts:
+            over.append("PARTITION BY " + ", ".join(parts))
+        over.append("ORDER BY " + ", ".join(order))
+        return f"{self.func}({args}) OVER ({' '.join(over)})"
+
+    @staticmethod
+    def _key(ctx: WindowContext, key: Any) -> Expr:
+        if isinstance(key, str):
+            return ctx.column(key)
+        if isinstance(key, Expr):
+            return key
+        raise TypeError(f"partition_by and order_by take column names or expressions, not {type(key).__name__}")
+
+    def to_sql(self) -> str:
+        raise TypeError(
+            f"{self.label} is a window expression: it has SQL only inside a table's derive, select, filter "
+            "or sort, where the table's order is known"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        def part(e: Any) -> Any:
+            return e.to_dict() if isinstance(e, Expr) else {"type": "column", "name": e}
+
+        return {
+            "type": "window",
+            "function": self.func,
+            "args": [a.to_dict() for a in self.args],
+            "partition_by": [part(p) for p in self.partition_by],
+            "order_by": [{"key": part(k), "descending": d} for k, d in zip(self.order_by, self.descending)],
+        }
+
+    def __repr__(self) -> str:
+        return self.label
+
+
+def contains_window(e: Expr) -> bool:
+    if isinstance(e, Window):
+        return True
+    return any(contains_window(c) for c in e._children())
+
+
+def innermost_windows(e: Expr, out: list[Window]) -> None:
+    """Collects the windows of ``e`` that contain no window themselves."""
+    if isinstance(e, Window) and not any(contains_window(c) for c in e._children()):
+        out.append(e)
+        return
+    for c in e._children():
+        innermost_windows(c, out)
+
+
+def replace_nodes(e: Expr, mapping: dict[int, Expr]) -> Expr:
+    """``e`` with every node whose ``id`` is in ``mapping`` replaced."""
+    if id(e) in mapping:
+        return mapping[id(e)]
+    children = e._children()
+    if not children:
+        return e
+    new = [replace_nodes(c, mapping) for c in children]
+    if all(a is b for a, b in zip(new, children)):
+        return e
+    return e._with_children(new)
+
+
+# --- the expression methods (attached to Expr in expr.py) -------------------------------------
+
+
+def _require(what: str, x: Expr, allowed: set[str]) -> None:
+    if x.dtype not in allowed | {"null", "unknown"}:
+        raise TypeError(
+            f"{what} needs {'a number' if allowed == NUMERIC else 'numbers or dates'}, but {x!r} is {x.dtype}"
+        )
+
+
+def _sum_type(dtype: str) -> str:
+    return dtype if dtype in ("int64", "decimal") else "float64"
+
+
+def shift(x: Expr, n: int = 1, default: Any = None, *, partition_by: Any = None) -> Expr:
+    label = f"{x!r}.shift({n})"
+    n = _int_arg("shift(): n", n)
+    parts = _partition_list(partition_by)
+    if n == 0:
+        return x
+    func = "lag" if n > 0 else "lead"
+    offset = Literal(abs(n))
+    if default is None:
+        return Window(func, [x, offset], x.dtype, label, partition_by=parts)
+    d = _wrap(default)
+    if isinstance(d, Literal) and (d.dtype == x.dtype or (x.dtype == "float64" and d.dtype == "int64")):
+        return Window(func, [x, offset, d], x.dtype, label, partition_by=parts)
+    # Any other default (an expression, or a literal of another type) goes through CASE, so the
+    # result takes the common type instead of casting the default to x's type.
+    partner = Window(func, [Literal(1), offset], "int64", label, partition_by=parts)
+    value = Window(func, [x, offset], x.dtype, label, partition_by=parts)
+    return IfElse(IsNull(partner, negated=False), d, value)
+
+
+def diff(x: Expr, n: int = 1, *, partition_by: Any = None) -> Expr:
+    n = _int_arg("diff(): n", n)
+    _require("diff()", x, NUMERIC | TEMPORAL)
+    dtype = x.dtype if x.dtype in NUMERIC else "unknown"
+    return Window("diff", [x, Literal(n)], dtype, f"{x!r}.diff({n})", partition_by=_partition_list(partition_by))
+
+
+def pct_change(x: Expr, n: int = 1, *, partition_by: Any = None) -> Expr:
+    n = _int_arg("pct_change(): n", n)
+    _require("pct_change()", x, NUMERIC)
+    return Window(
+        "pct_change", [x, Literal(n)], "float64", f"{x!r}.pct_change({n})", partition_by=_partition_list(partition_by)
+    )
+
+
+def cumulative(x: Expr, which: str, *, partition_by: Any = None) -> Expr:
+    if which in ("sum", "prod"):
+        _require(f"cum_{which}()", x, NUMERIC)
+        dtype = _sum_type(x.dtype) if which == "sum" else ("int64" if x.dtype == "int64" else "float64")
+    elif which == "count":
+        dtype = "int64"
+    else:
+        _require(f"cum_{which}()", x, NUMERIC | TEMPORAL)
+        dtype = x.dtype
+    return Window(f"cum_{which}", [x], dtype, f"{x!r}.cum_{which}()", partition_by=_partition_list(partition_by))
+
+
+class Rolling:
+    """``r.x.rolling(w, min_periods=1, partition_by=None)``: pick the aggregate with ``.sum()``,
+    ``.mean()``, ``.min()``, ``.max()``, ``.count()``, ``.std()`` or ``.var()``."""
+
+    __slots__ = ("x", "w", "min_periods", "partition_by")
+
+    def __init__(self, x: Expr, w: int, min_periods: int = 1, partition_by: Any = None) -> None:
+        self.x = x
+        self.w = _int_arg("rolling(): the window size w", w, positive=True)
+        mp = _int_arg("rolling(): min_periods", min_periods)
+        if not 1 <= mp <= self.w:
+            raise ValueError(f"rolling(): min_periods must be between 1 and w = {self.w}, got {mp}")
+        self.min_periods = mp
+        self.partition_by = _partition_list(partition_by)
+
+    def _make(self, which: str, func: str, dtype: str, allowed: set[str] | None = NUMERIC) -> Window:
+        if allowed is not None:
+            _require(f"rolling().{which}()", self.x, allowed)
+        mp = "" if self.min_periods == 1 else f", min_periods={self.min_periods}"
+        label = f"{self.x!r}.rolling({self.w}{mp}).{which}()"
+        args = [self.x, Literal(self.w), Literal(self.min_periods)]
+        return Window(func, args, dtype, label, partition_by=self.partition_by)
+
+    def sum(self) -> Expr:
+        """The sum of the non-NULL values in the window (integer for integer input)."""
+        return self._make("sum", "rolling_sum", _sum_type(self.x.dtype))
+
+    def mean(self) -> Expr:
+        """The mean of the non-NULL values in the window."""
+        return self._make("mean", "rolling_avg", "float64")
+
+    avg = mean
+
+    def min(self) -> Expr:
+        """The smallest non-NULL value in the window."""
+        return self._make("min", "rolling_min", self.x.dtype, NUMERIC | TEMPORAL)
+
+    def max(self) -> Expr:
+        """The largest non-NULL value in the window."""
+        return self._make("max", "rolling_max", self.x.dtype, NUMERIC | TEMPORAL)
+
+    def count(self) -> Expr:
+        """The number of non-NULL values in the window."""
+        return self._make("count", "rolling_count", "int64", None)
+
+    def std(self) -> Expr:
+        """The sample standard deviation of the non-NULL values in the window."""
+        return self._make("std", "rolling_std", "float64")
+
+    def var(self) -> Expr:
+        """The sample variance of the non-NULL values in the window."""
+        return self._make("var", "rolling_var", "float64")
+
+    def __repr__(self) -> str:
+        return f"{self.x!r}.rolling({self.w})"
+
+
+# --- ranking -----------------------------------------------------------------------------------
+
+
+def row_number() -> Window:
+    """1, 2, 3, ... in the table's order (or ``.over(order_by=...)``), restarting in each
+    ``.over(partition_by=...)`` partition."""
+    return Window("row_number", [], "int64", "row_number()", kind=_NUMBER)
+
+
+def rank() -> Window:
+    """The rank by the sort keys (or ``.over(order_by=...)``): ties share a rank, and the next
+    rank skips (1, 1, 3)."""
+    return Window("rank", [], "int64", "rank()", kind=_RANK)
+
+
+def dense_rank() -> Window:
+    """Like :func:`rank` without gaps (1, 1, 2)."""
+    return Window("dense_rank", [], "int64", "dense_rank()", kind=_RANK)
+
+
+def ntile(n: int) -> Window:
+    """The bucket number, 1 to ``n``, splitting the rows (in order) into ``n`` near-equal parts."""
+    n = _int_arg("ntile(): n", n, positive=True)
+    return Window("ntile", [Literal(n)], "int64", f"ntile({n})", kind=_NUMBER)
+
+
+def stage_windows(
+    exprs: list[Expr], base_sql: str, ctx: WindowContext, alias: str, name_of: Callable[[], str]
+) -> tuple[str, list[Expr]]:
+    """Computes the windows of ``exprs`` as extra columns over ``base_sql``, innermost first.
+    Returns the new base query (the base's columns, then the window columns) and ``exprs``
+    with each window replaced by a reference to its column."""
+    from .expr import Column
+
+    sql = base_sql
+    while True:
+        found: list[Window] = []
+        for e in exprs:
+            innermost_windows(e, found)
+        if not found:
+            return sql, exprs
+        mapping: dict[int, Expr] = {}
+        select: list[str] = []
+        for w in found:
+            if id(w) in mapping:
+                continue
+            name = name_of()
+            select.append(f"{w.compile(ctx)} AS {_sql.quote_ident(name)}")
+            mapping[id(w)] = Column(name, w.dtype)
+        sql = f"SELECT {alias}.*, {', '.join(select)} FROM ({sql}) AS {alias}"
+        exprs = [replace_nodes(e, mapping) for e in exprs]
+
+
+__all__ = ["Window", "Rolling", "row_number", "rank", "dense_rank", "ntile"]
