@@ -25,11 +25,13 @@ mod guard;
 pub mod planner;
 pub mod scan;
 pub mod sequence;
+pub mod window;
 
 pub use codec::{LtseqLogicalCodec, LtseqPhysicalCodec};
 pub use planner::{LtseqExtensionPlanner, LtseqQueryPlanner};
 pub use scan::{SequenceTableFunction, SequenceTableProvider, SEQUENCE_FUNCTION_NAME};
 pub use sequence::{SequenceExec, SequenceNode, DEFAULT_ORDINAL_COLUMN};
+pub use window::{WindowArg, WindowCall, WindowExec, WindowTableProvider};
 
 /// Registers ltseq's table functions (the SQL surface of its operators) in a Rust context.
 pub fn register_table_functions(ctx: &SessionContext) {

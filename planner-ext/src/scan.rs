@@ -36,8 +36,13 @@ fn string_literal(expr: &Expr, position: usize) -> Result<String> {
     }
 }
 
-/// Finds a table, view or in-memory table by name in the session's catalogs.
-pub fn lookup_table(session: &dyn Session, name: &str) -> Result<Arc<dyn TableProvider>> {
+/// Finds a table, view or in-memory table by name in the session's catalogs; `who` names the
+/// operator asking, for the error message.
+pub fn lookup_table(
+    session: &dyn Session,
+    name: &str,
+    who: &str,
+) -> Result<Arc<dyn TableProvider>> {
     let options = &session.config_options().catalog;
     let reference = TableReference::parse_str(name);
     let resolved = reference
@@ -45,7 +50,9 @@ pub fn lookup_table(session: &dyn Session, name: &str) -> Result<Arc<dyn TablePr
         .resolve(&options.default_catalog, &options.default_schema);
     let not_found = || {
         DataFusionError::Plan(format!(
-            "{SEQUENCE_FUNCTION_NAME}: table '{name}' not found in the session catalog"
+            "{who}: table '{name}' not found in the session catalog (a table that ltseq registered \
+             is removed when the LTSeq using it is garbage-collected: keep the LTSeq alive while \
+             a DataFrame made from it is in use)"
         ))
     };
     let catalog = session
@@ -75,7 +82,8 @@ impl TableFunctionImpl for SequenceTableFunction {
             };
             // Only the schema is kept: a provider handed out by a foreign session's catalog
             // must not outlive the call that produced it, so `scan` looks the input up again.
-            let input_schema = lookup_table(args.session(), &table)?.schema();
+            let input_schema =
+                lookup_table(args.session(), &table, SEQUENCE_FUNCTION_NAME)?.schema();
             Ok(Arc::new(SequenceTableProvider::try_new(
                 table,
                 input_schema,
@@ -125,7 +133,7 @@ impl SequenceTableProvider {
     /// The input table, looked up in `session`'s catalog; it must still have the schema it had
     /// when the query was planned.
     pub fn resolve_input(&self, session: &dyn Session) -> Result<Arc<dyn TableProvider>> {
-        let input = lookup_table(session, &self.input_name)?;
+        let input = lookup_table(session, &self.input_name, SEQUENCE_FUNCTION_NAME)?;
         if input.schema().fields() != self.input_schema.fields() {
             return Err(DataFusionError::Plan(format!(
                 "{SEQUENCE_FUNCTION_NAME}: table '{}' changed its schema since the query was planned",

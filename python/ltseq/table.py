@@ -13,15 +13,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import _display
+from . import _display, _native
+from . import window as _window
 from ._context import default_context, ensure_registered
 from ._proxy import RowProxy
 from ._sql import quote_ident
 from ._types import dtype_name
 from .exceptions import ColumnNotFoundError, LTSeqError, QueryError, SortRequiredError
-from .expr import Column, Expr, _wrap
+from .expr import Column, Expr, Literal, _wrap
 from .register import register_sequence
-from .window import WindowContext, contains_window, stage_windows
+from .window import Window, WindowContext, contains_window, stage_windows
 
 HIDDEN_PREFIX = "__ltseq_"
 ORDINAL = "__ltseq_rn"
@@ -301,13 +302,64 @@ class LTSeq:
             column=self._resolve,
         )
 
-    def _stage(self, exprs: list[Expr]) -> tuple[str, list[Expr]]:
+    def _stage(self, exprs: list[Expr]) -> tuple[str, list[Expr], tuple[_Source, ...]]:
         """The base query for ``exprs``: this table's query, plus a hidden column for each
-        window expression in them (computed first, so they also work inside ``filter``); and
-        ``exprs`` reading those columns."""
+        window expression in them (computed first, so they also work inside ``filter``);
+        ``exprs`` reading those columns; and the sources the new query reads (this table's,
+        plus the tables registered for ltseq's Window operator)."""
         if not any(contains_window(e) for e in exprs):
-            return self._rel.sql, exprs
-        return stage_windows(exprs, self._rel.sql, self._window_context(), _T, lambda: _new_name("w"))
+            return self._rel.sql, exprs, self._rel.sources
+        operator = self._window_operator if _window.use_operator else None
+        sql, exprs, keep = stage_windows(
+            exprs, self._rel.sql, self._window_context(), _T, lambda: _new_name("w"), operator
+        )
+        return sql, exprs, self._rel.sources + tuple(keep)
+
+    def _window_operator(
+        self, sql: str, windows: list[Window], partition: tuple[str, ...]
+    ) -> tuple[str, dict[int, str], _Source]:
+        """Evaluates ``windows`` (all partitioned by ``partition``) with ltseq's Window
+        operator over ``sql``: registers the input, ordered so that each partition's rows are
+        contiguous and in the table's order, as a view, and the operator over it as a table."""
+        extra: list[str] = []
+        calls = []
+        names: dict[int, str] = {}
+        for w in windows:
+            args: list[tuple[str, Any]] = []
+            for a in w.args:
+                if isinstance(a, Literal):
+                    args.append(("literal", a.value))
+                elif isinstance(a, Column):
+                    args.append(("column", a.name))
+                else:  # an expression: computed as a column of the input
+                    name = _new_name("a")
+                    extra.append(f"{a.to_sql()} AS {quote_ident(name)}")
+                    args.append(("column", name))
+            names[id(w)] = _new_name("w")
+            calls.append((w.func, args, names[id(w)]))
+        keys = self._rel.sort_keys or ()
+        contiguous = set(partition) == {k for k, _ in keys[: len(partition)]}
+        view_sql = f"SELECT {', '.join([f'{_T}.*', *extra])} FROM ({sql}) AS {_T}"
+        ordinal = None
+        if contiguous and self._rel.order == ((ORDINAL, False),):
+            # In stored order (and declared sorted): the operator reads the rows in ordinal
+            # order itself, so the host does not sort them again.
+            ordinal = ORDINAL
+        else:
+            order = [] if contiguous else [f"{quote_ident(p)} ASC NULLS LAST" for p in partition]
+            order.append(_order_sql(self._rel.order))
+            view_sql += f" ORDER BY {', '.join(order)}"
+        view = _new_name("view")
+        table = _new_name("window")
+        try:
+            self._ctx.register_view(view, self._ctx.sql(view_sql))
+            source = _Source(self._ctx, table, view)
+            schema = self._ctx.table(view).schema()
+            operator = _native.WindowTable(view, schema, list(partition), calls, ordinal)
+            self._ctx.register_table(table, operator)
+        except Exception as e:
+            raise QueryError(f"{_message(e)}\n  in SQL: {view_sql}") from e
+        return f"SELECT * FROM {quote_ident(table)}", names, source
 
     def _hidden_sql(self) -> list[str]:
         return [f"{_T}.{quote_ident(h)}" for h in self._rel.hidden]
@@ -321,6 +373,7 @@ class LTSeq:
         sort_keys: Any = "keep",
         order: Any = None,
         base_sql: str | None = None,
+        sources: tuple[_Source, ...] | None = None,
     ) -> _Rel:
         """A new relation ``SELECT items..., hidden..., extra... FROM (base) [WHERE where]``,
         where the base is this table's query (or ``base_sql``: it with window columns added)."""
@@ -340,7 +393,7 @@ class LTSeq:
             hidden,
             self._rel.order if order is None else order,
             self._rel.sort_keys if sort_keys == "keep" else sort_keys,
-            self._rel.sources,
+            self._rel.sources if sources is None else sources,
         )
 
     def _with(self, rel: _Rel) -> LTSeq:
@@ -372,14 +425,14 @@ class LTSeq:
             )
         if pred.dtype not in ("bool", "null", "unknown"):
             raise TypeError(f"filter() needs a condition, but {pred!r} is {pred.dtype}")
-        base, (pred,) = self._stage([pred])
+        base, (pred,), sources = self._stage([pred])
         if base is self._rel.sql:
             sql = f"SELECT * FROM ({base}) AS {_T} WHERE {pred.to_sql()}"
         else:  # windows were computed first: keep only this table's columns
             keep = ", ".join(f"{_T}.{quote_ident(c)}" for c in [*self.columns, *self._rel.hidden])
             sql = f"SELECT {keep} FROM ({base}) AS {_T} WHERE {pred.to_sql()}"
         _plan_schema(self._ctx, sql)
-        return self._with(replace(self._rel, sql=sql))
+        return self._with(replace(self._rel, sql=sql, sources=sources))
 
     def derive(self, *args: Callable[[Any], Any], **named: Callable[[Any], Any]) -> LTSeq:
         """Adds or replaces columns: ``derive(lambda r: {"name": expr, ...})`` or
@@ -408,7 +461,7 @@ class LTSeq:
         for name, value in items:
             _check_user_name(name, "derive() column name")
             new[name] = _wrap(value)
-        base, staged = self._stage(list(new.values()))
+        base, staged, sources = self._stage(list(new.values()))
         new = dict(zip(new.keys(), staged))
         out: list[tuple[str, str]] = []
         for c in self.columns:
@@ -420,7 +473,7 @@ class LTSeq:
         if keys:
             cut = next((i for i, (k, _) in enumerate(keys) if k in new), len(keys))
             keys = keys[:cut] or None
-        return self._with(self._derive_rel(out, sort_keys=keys, base_sql=base))
+        return self._with(self._derive_rel(out, sort_keys=keys, base_sql=base, sources=sources))
 
     with_columns = derive
 
@@ -455,10 +508,11 @@ class LTSeq:
             seen.add(name)
             names.append(name)
         plain = {e.name for e in exprs if isinstance(e, Column)}
-        base, staged = self._stage(exprs)
+        base, staged, sources = self._stage(exprs)
         for e, name in zip(staged, names):
             out.append((f"{_T}.{quote_ident(e.name)}" if isinstance(e, Column) else e.to_sql(), name))
-        return self._with(self._derive_rel(out, sort_keys=_surviving_keys(self._rel.sort_keys, plain), base_sql=base))
+        keys = _surviving_keys(self._rel.sort_keys, plain)
+        return self._with(self._derive_rel(out, sort_keys=keys, base_sql=base, sources=sources))
 
     def drop(self, *cols: str) -> LTSeq:
         """The table without the given columns."""
@@ -526,7 +580,7 @@ class LTSeq:
             else:
                 raise TypeError(f"sort() keys are column names or lambdas, not {type(k).__name__}")
         start = 1 + sum(1 for h in self._rel.hidden if h.startswith(HIDDEN_PREFIX + "o"))
-        base, staged = self._stage(exprs)
+        base, staged, sources = self._stage(exprs)
         extra = [(e.to_sql(), f"{HIDDEN_PREFIX}o{start + i}") for i, e in enumerate(staged)]
         new_order = tuple((name, d) for (_, name), d in zip(extra, flags))
         order = new_order + tuple(o for o in self._rel.order if o not in new_order)
@@ -537,7 +591,14 @@ class LTSeq:
             declared.append((e.name, d))
         out = [(f"{_T}.{quote_ident(c)}", c) for c in self.columns]
         return self._with(
-            self._derive_rel(out, hidden_extra=extra, sort_keys=tuple(declared) or None, order=order, base_sql=base)
+            self._derive_rel(
+                out,
+                hidden_extra=extra,
+                sort_keys=tuple(declared) or None,
+                order=order,
+                base_sql=base,
+                sources=sources,
+            )
         )
 
     def assume_sorted(self, *keys: str | Callable[[Any], Any], desc: bool | Sequence[bool] = False) -> LTSeq:
@@ -658,8 +719,16 @@ class LTSeq:
     # Output
     # =========================================================================================
     def to_datafusion(self) -> Any:
-        """A datafusion ``DataFrame`` of this table (sorted in the table's order)."""
-        return self._run(self._final_sql())
+        """A datafusion ``DataFrame`` of this table (sorted in the table's order). The tables
+        ltseq registered for it stay registered while this ``LTSeq`` or the returned
+        ``DataFrame`` object is alive (a DataFrame derived from it, e.g. by ``aggregate``,
+        does not keep them: keep one of the two)."""
+        df = self._run(self._final_sql())
+        try:
+            df._ltseq_sources = self._rel.sources
+        except AttributeError:  # pragma: no cover - a DataFrame class with __slots__
+            pass
+        return df
 
     def to_arrow(self) -> pa.Table:
         """Runs the query and returns a ``pyarrow.Table``, in order."""

@@ -368,30 +368,90 @@ def ntile(n: int) -> Window:
     return Window("ntile", [Literal(n)], "int64", f"ntile({n})", kind=_NUMBER)
 
 
+# The functions ltseq's Window operator evaluates (see planner-ext/src/window.rs).
+_OPERATOR_FUNCTIONS = {"lag", "lead", "diff", "pct_change", "row_number", "ntile", "run_id"}
+_OPERATOR_FUNCTIONS |= {f"rolling_{k}" for k in ("sum", "avg", "min", "max", "count", "std", "var")}
+_OPERATOR_FUNCTIONS |= {f"cum_{k}" for k in ("sum", "prod", "min", "max", "count")}
+_OPERATOR_CONSTANTS = (type(None), bool, int, float, str)
+
+# Whether window expressions may run on ltseq's Window operator (off: always SQL windows).
+# Both give the same results; tests run both.
+use_operator = True
+
+
+def operator_partition(w: Window) -> tuple[str, ...] | None:
+    """The partition columns when ``w`` can run on the Window operator, else None."""
+    if w.func not in _OPERATOR_FUNCTIONS or w.order_by:
+        return None
+    names = []
+    for p in w.partition_by:
+        if isinstance(p, str):
+            names.append(p)
+        elif isinstance(p, Expr) and type(p).__name__ == "Column":
+            names.append(p.name)  # type: ignore[attr-defined]
+        else:
+            return None
+    for a in w.args:
+        if isinstance(a, Literal) and not isinstance(a.value, _OPERATOR_CONSTANTS):
+            return None
+    return tuple(names)
+
+
+# operator(sql, windows, partition columns) -> (new sql, {id(window): column name}, keep-alive)
+Operator = Callable[[str, list[Window], tuple[str, ...]], tuple[str, dict[int, str], Any]]
+
+
 def stage_windows(
-    exprs: list[Expr], base_sql: str, ctx: WindowContext, alias: str, name_of: Callable[[], str]
-) -> tuple[str, list[Expr]]:
+    exprs: list[Expr],
+    base_sql: str,
+    ctx: WindowContext,
+    alias: str,
+    name_of: Callable[[], str],
+    operator: Operator | None = None,
+) -> tuple[str, list[Expr], list[Any]]:
     """Computes the windows of ``exprs`` as extra columns over ``base_sql``, innermost first.
-    Returns the new base query (the base's columns, then the window columns) and ``exprs``
-    with each window replaced by a reference to its column."""
+    Returns the new base query (the base's columns, then the window columns), ``exprs`` with
+    each window replaced by a reference to its column, and the objects that must stay alive
+    while the query is in use (tables registered for the Window operator).
+
+    Windows that the Window operator can evaluate go to ``operator``, one call per set of
+    partition columns; the others become SQL window calls."""
     from .expr import Column
 
     sql = base_sql
+    keep: list[Any] = []
     while True:
         found: list[Window] = []
         for e in exprs:
             innermost_windows(e, found)
         if not found:
-            return sql, exprs
+            return sql, exprs, keep
         mapping: dict[int, Expr] = {}
         select: list[str] = []
+        groups: dict[tuple[str, ...], list[Window]] = {}
+        seen: set[int] = set()
         for w in found:
-            if id(w) in mapping:
+            if id(w) in seen:
+                continue
+            seen.add(id(w))
+            w.compile(ctx)  # validates: order present, columns known
+            part = operator_partition(w) if operator is not None else None
+            if part is not None:
+                for name in part:
+                    ctx.column(name)
+                groups.setdefault(part, []).append(w)
                 continue
             name = name_of()
             select.append(f"{w.compile(ctx)} AS {_sql.quote_ident(name)}")
             mapping[id(w)] = Column(name, w.dtype)
-        sql = f"SELECT {alias}.*, {', '.join(select)} FROM ({sql}) AS {alias}"
+        if select:
+            sql = f"SELECT {alias}.*, {', '.join(select)} FROM ({sql}) AS {alias}"
+        for part, windows in groups.items():
+            assert operator is not None
+            sql, names, alive = operator(sql, windows, part)
+            keep.append(alive)
+            for w in windows:
+                mapping[id(w)] = Column(names[id(w)], w.dtype)
         exprs = [replace_nodes(e, mapping) for e in exprs]
 
 

@@ -12,6 +12,7 @@ use std::sync::{Arc, OnceLock};
 use datafusion::arrow::datatypes::Schema;
 use datafusion::arrow::ffi::FFI_ArrowSchema;
 use datafusion::catalog::TableProvider;
+use datafusion::common::ScalarValue;
 use datafusion::execution::context::QueryPlanner;
 use datafusion::logical_expr::WindowUDF;
 use datafusion_ffi::execution::FFI_TaskContextProvider;
@@ -21,7 +22,8 @@ use datafusion_ffi::query_planner::FFI_QueryPlanner;
 use datafusion_ffi::table_provider::FFI_TableProvider;
 use datafusion_ffi::udwf::FFI_WindowUDF;
 use ltseq_planner::{
-    LtseqLogicalCodec, LtseqPhysicalCodec, LtseqQueryPlanner, SequenceTableProvider,
+    LtseqLogicalCodec, LtseqPhysicalCodec, LtseqQueryPlanner, SequenceTableProvider, WindowArg,
+    WindowCall, WindowTableProvider,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -124,17 +126,111 @@ impl SequenceTable {
     #[new]
     #[pyo3(signature = (input, schema, ordinal = ltseq_planner::DEFAULT_ORDINAL_COLUMN.to_string()))]
     fn new(input: String, schema: Bound<'_, PyAny>, ordinal: String) -> PyResult<Self> {
-        let capsule = schema.call_method0("__arrow_c_schema__")?;
-        let capsule = capsule
-            .cast::<PyCapsule>()
-            .map_err(|_| PyTypeError::new_err("__arrow_c_schema__ must return a capsule"))?;
-        let pointer: NonNull<FFI_ArrowSchema> =
-            capsule.pointer_checked(Some(c"arrow_schema"))?.cast();
-        // SAFETY: the capsule's name guarantees an Arrow C schema; it is only read.
-        let schema = Schema::try_from(unsafe { pointer.as_ref() })
-            .map_err(|e| PyValueError::new_err(format!("invalid Arrow schema: {e}")))?;
+        let schema = arrow_schema(&schema)?;
         let provider = SequenceTableProvider::try_new(input, Arc::new(schema), ordinal)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Self {
+            provider: Arc::new(provider),
+        })
+    }
+
+    fn __datafusion_table_provider__<'py>(
+        &self,
+        py: Python<'py>,
+        session: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let codec: FFI_LogicalExtensionCodec = capsule_value(
+            &session,
+            "__datafusion_logical_extension_codec__",
+            c"datafusion_logical_extension_codec",
+            None,
+        )?;
+        let provider: Arc<dyn TableProvider> = self.provider.clone();
+        let ffi = FFI_TableProvider::new_with_ffi_codec(provider, false, None, codec);
+        PyCapsule::new_with_value(py, ffi, c"datafusion_table_provider")
+    }
+}
+
+/// An Arrow schema from any object with `__arrow_c_schema__` (a pyarrow schema).
+fn arrow_schema(schema: &Bound<'_, PyAny>) -> PyResult<Schema> {
+    let capsule = schema.call_method0("__arrow_c_schema__")?;
+    let capsule = capsule
+        .cast::<PyCapsule>()
+        .map_err(|_| PyTypeError::new_err("__arrow_c_schema__ must return a capsule"))?;
+    let pointer: NonNull<FFI_ArrowSchema> = capsule.pointer_checked(Some(c"arrow_schema"))?.cast();
+    // SAFETY: the capsule's name guarantees an Arrow C schema; it is only read.
+    Schema::try_from(unsafe { pointer.as_ref() })
+        .map_err(|e| PyValueError::new_err(format!("invalid Arrow schema: {e}")))
+}
+
+/// A Python constant (None, bool, int, float, str) as a scalar.
+fn scalar(value: &Bound<'_, PyAny>) -> PyResult<ScalarValue> {
+    if value.is_none() {
+        Ok(ScalarValue::Null)
+    } else if let Ok(b) = value.cast::<pyo3::types::PyBool>() {
+        Ok(ScalarValue::Boolean(Some(b.is_true())))
+    } else if let Ok(i) = value.extract::<i64>() {
+        Ok(ScalarValue::Int64(Some(i)))
+    } else if let Ok(f) = value.extract::<f64>() {
+        Ok(ScalarValue::Float64(Some(f)))
+    } else if let Ok(s) = value.extract::<String>() {
+        Ok(ScalarValue::Utf8(Some(s)))
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "window arguments are columns or None/bool/int/float/str constants, got {value}"
+        )))
+    }
+}
+
+/// A window call as Python passes it: `(function, [(kind, value), ...], output)`.
+type PyWindowCall<'py> = (String, Vec<(String, Bound<'py, PyAny>)>, String);
+
+/// The `Window` operator over a named input table, as a table for `ctx.register_table`. The
+/// input must deliver its rows in window order, each `partition_by` partition contiguous.
+#[pyclass(module = "ltseq._native", frozen)]
+struct WindowTable {
+    provider: Arc<WindowTableProvider>,
+}
+
+#[pymethods]
+impl WindowTable {
+    /// `calls`: `(function, args, output)` where each arg is `("column", name)` or
+    /// `("literal", value)`.
+    /// `ordinal`: when given, the input is in order by this column as the `Sequence`
+    /// operator numbers rows (its partitions need not be merged by the host).
+    #[new]
+    #[pyo3(signature = (input, schema, partition_by, calls, ordinal = None))]
+    fn new(
+        input: String,
+        schema: Bound<'_, PyAny>,
+        partition_by: Vec<String>,
+        calls: Vec<PyWindowCall<'_>>,
+        ordinal: Option<String>,
+    ) -> PyResult<Self> {
+        let schema = arrow_schema(&schema)?;
+        let calls = calls
+            .into_iter()
+            .map(|(function, args, output)| {
+                let args = args
+                    .into_iter()
+                    .map(|(kind, value)| match kind.as_str() {
+                        "column" => Ok(WindowArg::Column(value.extract::<String>()?)),
+                        "literal" => Ok(WindowArg::Literal(scalar(&value)?)),
+                        other => Err(PyValueError::new_err(format!(
+                            "window argument kind must be 'column' or 'literal', got {other:?}"
+                        ))),
+                    })
+                    .collect::<PyResult<Vec<_>>>()?;
+                Ok(WindowCall {
+                    function,
+                    args,
+                    output,
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let provider =
+            WindowTableProvider::try_new(input, Arc::new(schema), ordinal, partition_by, calls)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(Self {
             provider: Arc::new(provider),
         })
@@ -321,6 +417,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<WindowFunction>()?;
     m.add_class::<Extension>()?;
     m.add_class::<SequenceTable>()?;
+    m.add_class::<WindowTable>()?;
     m.add_function(wrap_pyfunction!(window_functions, m)?)?;
     m.add_function(wrap_pyfunction!(sql_reference_markdown, m)?)?;
     Ok(())

@@ -1,5 +1,8 @@
 """Window expressions in the DSL: shift, diff, pct_change, rolling, cum_*, ranking, the
-table method cum_sum, composition, filter, partitions, and the missing-order errors."""
+table method cum_sum, composition, filter, partitions, and the missing-order errors.
+
+Every test runs twice: with ltseq's Window operator (the default) and with SQL window calls
+only; both must give the same results."""
 
 from __future__ import annotations
 
@@ -10,7 +13,14 @@ import pandas as pd
 import pytest
 
 from ltseq import LTSeq, SortRequiredError, if_else
+from ltseq import window as window_module
 from ltseq.expr import dense_rank, ntile, rank, row_number
+
+
+@pytest.fixture(autouse=True, params=["operator", "sql"])
+def mode(request, monkeypatch):
+    monkeypatch.setattr(window_module, "use_operator", request.param == "operator")
+    return request.param
 
 
 def col(t: LTSeq, name: str) -> list:
@@ -274,10 +284,14 @@ def test_argument_errors():
         t.cum_sum("v").cum_sum("v")
 
 
-def test_window_expressions_show_their_sql():
+def test_window_expressions_show_their_sql_and_plan(mode):
     t = LTSeq.from_dict({"d": [1, 2], "v": [1, 2]}).sort("d")
-    sql = t.derive(m=lambda r: r.v.rolling(5).mean()).sql
-    assert "rolling_avg(" in sql and "OVER (ORDER BY" in sql
+    m = t.derive(m=lambda r: r.v.rolling(5).mean())
+    if mode == "sql":
+        assert "rolling_avg(" in m.sql and "OVER (ORDER BY" in m.sql
+    else:
+        plan = m.explain()
+        assert "LtseqWindowExec" in plan and "rolling_avg(" in plan
     e = LTSeq.from_dict({"a": [1]}).sort("a")._proxy().a.rolling(3).sum()
     assert repr(e) == "r.a.rolling(3).sum()"
     assert e.to_dict()["type"] == "window" and e.to_dict()["function"] == "rolling_sum"

@@ -15,7 +15,9 @@ use datafusion::arrow::array::{
     Int64Array, PrimitiveArray,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{ArrowNativeTypeOp, DataType, Field, FieldRef};
+use datafusion::arrow::datatypes::{
+    ArrowNativeTypeOp, DataType, Decimal128Type, Field, FieldRef, Float64Type, Int64Type,
+};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::{
@@ -25,7 +27,7 @@ use datafusion::logical_expr::{
 use datafusion::physical_expr::PhysicalExpr;
 
 use crate::args::{integer_arg, literal_i64, numeric_coercion, orderable_coercion, plan_err};
-use crate::util::no_panic;
+use crate::util::{no_panic, NullableBuilder};
 
 pub(crate) const DOC_SECTION_ROLLING: DocSection = DocSection {
     include: true,
@@ -117,7 +119,11 @@ fn documentation(kind: RollingKind) -> &'static Documentation {
         let name = kind.name();
         let (call, result) = kind.example();
         let extra = match kind {
-            RollingKind::Std | RollingKind::Var => " NULL also where the window holds fewer than two values.",
+            RollingKind::Std | RollingKind::Var => {
+                " NULL also where the window holds fewer than two values; exactly 0 where its values are all equal. \
+                 A row whose leaving cancels most of the window's spread triggers an exact recomputation of that \
+                 window (O(w)), so precision does not drift."
+            }
             RollingKind::Sum | RollingKind::Avg => {
                 " A NaN in the window makes the result NaN (NaN is a value, not a missing one); +inf and -inf together also give NaN."
             }
@@ -357,6 +363,9 @@ fn to_f64(x: &ArrayRef) -> Result<Float64Array> {
 /// Non-NULL counts of every window.
 fn window_counts(x: &dyn Array, w: usize) -> Vec<usize> {
     let n = x.len();
+    if x.null_count() == 0 {
+        return (0..n).map(|i| (i + 1).min(w)).collect();
+    }
     let mut out = Vec::with_capacity(n);
     let mut count = 0usize;
     for i in 0..n {
@@ -379,7 +388,7 @@ fn rolling_count(x: &dyn Array, w: usize, mp: usize) -> Int64Array {
 fn rolling_sum_i64(x: &Int64Array, w: usize, mp: usize) -> Int64Array {
     let n = x.len();
     let values = x.values();
-    let mut out = Vec::with_capacity(n);
+    let mut out = NullableBuilder::<Int64Type>::with_capacity(n);
     let (mut sum, mut count) = (0i64, 0usize);
     for i in 0..n {
         if x.is_valid(i) {
@@ -392,7 +401,7 @@ fn rolling_sum_i64(x: &Int64Array, w: usize, mp: usize) -> Int64Array {
         }
         out.push((count >= mp).then_some(sum));
     }
-    out.into_iter().collect()
+    out.finish()
 }
 
 fn rolling_sum_i128(
@@ -402,7 +411,7 @@ fn rolling_sum_i128(
 ) -> Decimal128Array {
     let n = x.len();
     let values = x.values();
-    let mut out = Vec::with_capacity(n);
+    let mut out = NullableBuilder::<Decimal128Type>::with_capacity(n);
     let (mut sum, mut count) = (0i128, 0usize);
     for i in 0..n {
         if x.is_valid(i) {
@@ -415,13 +424,13 @@ fn rolling_sum_i128(
         }
         out.push((count >= mp).then_some(sum));
     }
-    out.into_iter().collect()
+    out.finish()
 }
 
 fn rolling_avg_i64(x: &Int64Array, w: usize, mp: usize) -> Float64Array {
     let n = x.len();
     let values = x.values();
-    let mut out = Vec::with_capacity(n);
+    let mut out = NullableBuilder::<Float64Type>::with_capacity(n);
     let (mut sum, mut count) = (0i128, 0usize);
     for i in 0..n {
         if x.is_valid(i) {
@@ -434,106 +443,112 @@ fn rolling_avg_i64(x: &Int64Array, w: usize, mp: usize) -> Float64Array {
         }
         out.push((count >= mp && count > 0).then(|| sum as f64 / count as f64));
     }
-    out.into_iter().collect()
-}
-
-/// A float sum over a sliding window: finite values in a compensated (Neumaier) sum, NaN and
-/// infinities counted apart (so one leaving the window does not poison the sum).
-#[derive(Default)]
-struct FloatWindowSum {
-    sum: f64,
-    comp: f64,
-    nan: usize,
-    pos_inf: usize,
-    neg_inf: usize,
-}
-
-impl FloatWindowSum {
-    fn add_finite(&mut self, v: f64) {
-        let t = self.sum + v;
-        if self.sum.abs() >= v.abs() {
-            self.comp += (self.sum - t) + v;
-        } else {
-            self.comp += (v - t) + self.sum;
-        }
-        self.sum = t;
-    }
-
-    fn add(&mut self, v: f64) {
-        if v.is_nan() {
-            self.nan += 1;
-        } else if v == f64::INFINITY {
-            self.pos_inf += 1;
-        } else if v == f64::NEG_INFINITY {
-            self.neg_inf += 1;
-        } else {
-            self.add_finite(v);
-        }
-    }
-
-    fn remove(&mut self, v: f64) {
-        if v.is_nan() {
-            self.nan -= 1;
-        } else if v == f64::INFINITY {
-            self.pos_inf -= 1;
-        } else if v == f64::NEG_INFINITY {
-            self.neg_inf -= 1;
-        } else {
-            self.add_finite(-v);
-        }
-    }
-
-    fn reset_finite(&mut self, values: impl Iterator<Item = f64>) {
-        self.sum = 0.0;
-        self.comp = 0.0;
-        for v in values.filter(|v| v.is_finite()) {
-            self.add_finite(v);
-        }
-    }
-
-    fn value(&self) -> f64 {
-        if self.nan > 0 || (self.pos_inf > 0 && self.neg_inf > 0) {
-            f64::NAN
-        } else if self.pos_inf > 0 {
-            f64::INFINITY
-        } else if self.neg_inf > 0 {
-            f64::NEG_INFINITY
-        } else {
-            self.sum + self.comp
-        }
-    }
+    out.finish()
 }
 
 fn float_window_sums(x: &Float64Array, w: usize, mp: usize, mean: bool) -> Float64Array {
+    if x.null_count() == 0 && x.values().iter().all(|v| v.is_finite()) {
+        return dense_float_window_sums(x.values(), w, mp, mean);
+    }
+    // Double-double prefix sums of the finite values (hi + lo holds each prefix sum to about
+    // 106 bits), and prefix counts of NULLs, NaNs and infinities. A window's sum is then the
+    // difference of two prefixes, so each row costs a few independent operations instead of
+    // a dependent add-and-remove chain, and no rounding error carries from window to window.
     let n = x.len();
     let values = x.values();
-    let mut out = Vec::with_capacity(n);
-    let mut acc = FloatWindowSum::default();
-    let mut count = 0usize;
-    for i in 0..n {
-        if x.is_valid(i) {
-            acc.add(values[i]);
-            count += 1;
-        }
-        if i >= w && x.is_valid(i - w) {
-            acc.remove(values[i - w]);
-            count -= 1;
-        }
-        // Recompute the finite part exactly once per window length: no error can build up.
-        if i >= w && (i + 1) % w == 0 {
-            let start = i + 1 - w;
-            acc.reset_finite((start..=i).filter(|&j| x.is_valid(j)).map(|j| values[j]));
-        }
-        out.push((count >= mp && count > 0).then(|| {
-            let s = acc.value();
-            if mean {
-                s / count as f64
+    let mut hi = Vec::with_capacity(n + 1);
+    let mut lo = Vec::with_capacity(n + 1);
+    let mut counts = Vec::with_capacity(n + 1); // non-NULL values
+    let mut specials = Vec::with_capacity(n + 1); // (NaN, +inf, -inf) counts
+    let (mut s, mut c) = (0.0f64, 0.0f64);
+    let (mut k, mut nan, mut pos, mut neg) = (0usize, 0usize, 0usize, 0usize);
+    hi.push(0.0);
+    lo.push(0.0);
+    counts.push(0);
+    specials.push((0usize, 0usize, 0usize));
+    let has_nulls = x.null_count() > 0;
+    for (i, &v) in values.iter().enumerate() {
+        if !has_nulls || x.is_valid(i) {
+            k += 1;
+            if v.is_finite() {
+                let t = s + v;
+                let bp = t - s;
+                c += (s - (t - bp)) + (v - bp);
+                s = t;
+            } else if v.is_nan() {
+                nan += 1;
+            } else if v > 0.0 {
+                pos += 1;
             } else {
-                s
+                neg += 1;
             }
-        }));
+        }
+        hi.push(s);
+        lo.push(c);
+        counts.push(k);
+        specials.push((nan, pos, neg));
     }
-    out.into_iter().collect()
+    let mut out = NullableBuilder::<Float64Type>::with_capacity(n);
+    for i in 0..n {
+        let start = (i + 1).saturating_sub(w);
+        let count = counts[i + 1] - counts[start];
+        if count < mp || count == 0 {
+            out.push(None);
+            continue;
+        }
+        let (n1, p1, m1) = specials[i + 1];
+        let (n0, p0, m0) = specials[start];
+        let (nan, pos, neg) = (n1 - n0, p1 - p0, m1 - m0);
+        let sum = if nan > 0 || (pos > 0 && neg > 0) {
+            f64::NAN
+        } else if pos > 0 {
+            f64::INFINITY
+        } else if neg > 0 {
+            f64::NEG_INFINITY
+        } else {
+            // (hi1 + lo1) - (hi0 + lo0), with the error of the leading difference kept.
+            let d = hi[i + 1] - hi[start];
+            let bp = d - hi[i + 1];
+            let err = (hi[i + 1] - (d - bp)) + (-hi[start] - bp);
+            d + (err + (lo[i + 1] - lo[start]))
+        };
+        out.push(Some(if mean { sum / count as f64 } else { sum }));
+    }
+    out.finish()
+}
+
+/// [`float_window_sums`] for values without NULLs, NaNs or infinities: the common case, with
+/// only the double-double prefix sums to keep.
+fn dense_float_window_sums(values: &[f64], w: usize, mp: usize, mean: bool) -> Float64Array {
+    let n = values.len();
+    let mut hi = Vec::with_capacity(n + 1);
+    let mut lo = Vec::with_capacity(n + 1);
+    let (mut s, mut c) = (0.0f64, 0.0f64);
+    hi.push(0.0);
+    lo.push(0.0);
+    for &v in values {
+        let t = s + v;
+        let bp = t - s;
+        c += (s - (t - bp)) + (v - bp);
+        s = t;
+        hi.push(s);
+        lo.push(c);
+    }
+    let mut out = NullableBuilder::<Float64Type>::with_capacity(n);
+    for i in 0..n {
+        let start = (i + 1).saturating_sub(w);
+        let count = i + 1 - start;
+        if count < mp {
+            out.push(None);
+            continue;
+        }
+        let d = hi[i + 1] - hi[start];
+        let bp = d - hi[i + 1];
+        let err = (hi[i + 1] - (d - bp)) + (-hi[start] - bp);
+        let sum = d + (err + (lo[i + 1] - lo[start]));
+        out.push(Some(if mean { sum / count as f64 } else { sum }));
+    }
+    out.finish()
 }
 
 fn rolling_sum_f64(x: &Float64Array, w: usize, mp: usize) -> Float64Array {
@@ -545,19 +560,27 @@ fn rolling_avg_f64(x: &Float64Array, w: usize, mp: usize) -> Float64Array {
 }
 
 /// Sample variance (or standard deviation) over a sliding window, by Welford's updates,
-/// recomputed with two passes once per window length.
+/// recomputed with two passes once per window length. A window whose finite values are all
+/// equal has a variance of exactly 0 (sliding updates alone could leave rounding residue).
 fn rolling_var(x: &Float64Array, w: usize, mp: usize, std: bool) -> Float64Array {
     let n = x.len();
     let values = x.values();
-    let mut out = Vec::with_capacity(n);
+    let mut out = NullableBuilder::<Float64Type>::with_capacity(n);
     let (mut count, mut mean, mut m2) = (0usize, 0.0f64, 0.0f64);
     let mut non_finite = 0usize;
+    // How many of the latest finite values equal the latest one (a run, nulls skipped).
+    let (mut same, mut last) = (0usize, f64::NAN);
     let valid = |j: usize| x.is_valid(j);
+    // Rows until the next exact recomputation (a countdown: no division per row).
+    let mut until_reset = 2 * w;
     for i in 0..n {
+        until_reset -= 1;
         if valid(i) {
             let v = values[i];
             count += 1;
             if v.is_finite() {
+                same = if v == last { same + 1 } else { 1 };
+                last = v;
                 let finite = count - non_finite;
                 let delta = v - mean;
                 mean += delta / finite as f64;
@@ -565,6 +588,10 @@ fn rolling_var(x: &Float64Array, w: usize, mp: usize, std: bool) -> Float64Array
             } else {
                 non_finite += 1;
             }
+        }
+        let mut recompute = until_reset == 0;
+        if recompute {
+            until_reset = w;
         }
         if i >= w && valid(i - w) {
             let v = values[i - w];
@@ -575,16 +602,20 @@ fn rolling_var(x: &Float64Array, w: usize, mp: usize, std: bool) -> Float64Array
                     mean = 0.0;
                     m2 = 0.0;
                 } else {
+                    let before = m2;
                     let delta = v - mean;
                     mean -= delta / finite as f64;
                     m2 -= delta * (v - mean);
+                    // Removing a far-off value cancels most of m2; what is left is mostly
+                    // rounding, so compute the window exactly instead.
+                    recompute |= m2 < before * 1e-4;
                 }
             } else {
                 non_finite -= 1;
             }
         }
-        if i >= w && (i + 1) % w == 0 {
-            let start = i + 1 - w;
+        if recompute {
+            let start = (i + 1).saturating_sub(w);
             let window: Vec<f64> = (start..=i)
                 .filter(|&j| valid(j))
                 .map(|j| values[j])
@@ -602,7 +633,13 @@ fn rolling_var(x: &Float64Array, w: usize, mp: usize, std: bool) -> Float64Array
             if non_finite > 0 {
                 return f64::NAN;
             }
-            let var = (m2 / (count - 1) as f64).max(0.0);
+            // The run of equal values can be no longer than the finite values in the window.
+            let finite = count - non_finite;
+            let var = if same >= finite {
+                0.0
+            } else {
+                (m2 / (count - 1) as f64).max(0.0)
+            };
             if std {
                 var.sqrt()
             } else {
@@ -610,7 +647,7 @@ fn rolling_var(x: &Float64Array, w: usize, mp: usize, std: bool) -> Float64Array
             }
         }));
     }
-    out.into_iter().collect()
+    out.finish()
 }
 
 /// Rolling min or max with a monotonic deque: each row enters and leaves the deque once.
@@ -620,11 +657,14 @@ fn rolling_extreme_prim<T: ArrowPrimitiveType>(
     mp: usize,
     max: bool,
 ) -> PrimitiveArray<T> {
+    if x.null_count() == 0 {
+        return rolling_extreme_dense(x, w, mp, max);
+    }
     let n = x.len();
     let values = x.values();
     let counts = window_counts(x, w);
-    let mut deque: VecDeque<usize> = VecDeque::new();
-    let mut out: Vec<Option<T::Native>> = Vec::with_capacity(n);
+    let mut deque: VecDeque<usize> = VecDeque::with_capacity(w.min(n));
+    let mut out = NullableBuilder::<T>::with_capacity(n);
     for i in 0..n {
         if let Some(&front) = deque.front() {
             if front + w <= i {
@@ -650,7 +690,53 @@ fn rolling_extreme_prim<T: ArrowPrimitiveType>(
             None
         });
     }
-    PrimitiveArray::<T>::from_iter(out).with_data_type(x.data_type().clone())
+    out.finish().with_data_type(x.data_type().clone())
+}
+
+/// Rolling min or max without NULLs, by blocks (van Herk / Gil-Werman): within each block of
+/// `w` rows a running extreme from the block start and one from the block end; the window
+/// ending at row `i` spans at most two blocks, so its extreme is the better of the two. Three
+/// comparisons per row, no data-dependent branching.
+fn rolling_extreme_dense<T: ArrowPrimitiveType>(
+    x: &PrimitiveArray<T>,
+    w: usize,
+    mp: usize,
+    max: bool,
+) -> PrimitiveArray<T> {
+    let values = x.values();
+    let n = values.len();
+    let better = |a: T::Native, b: T::Native| -> T::Native {
+        let a_wins = if max { a.is_gt(b) } else { a.is_lt(b) };
+        if a_wins {
+            a
+        } else {
+            b
+        }
+    };
+    // prefix[i]: extreme from the start of i's block to i; suffix[i]: from i to its block end.
+    let mut prefix = values.to_vec();
+    let mut suffix = values.to_vec();
+    for start in (0..n).step_by(w) {
+        let end = (start + w).min(n);
+        for i in start + 1..end {
+            prefix[i] = better(prefix[i - 1], prefix[i]);
+        }
+        for i in (start..end - 1).rev() {
+            suffix[i] = better(suffix[i], suffix[i + 1]);
+        }
+    }
+    let mut out = NullableBuilder::<T>::with_capacity(n);
+    for (i, &head) in prefix.iter().enumerate() {
+        let count = (i + 1).min(w);
+        if count < mp {
+            out.push(None);
+        } else if i + 1 < w {
+            out.push(Some(head));
+        } else {
+            out.push(Some(better(suffix[i + 1 - w], head)));
+        }
+    }
+    out.finish().with_data_type(x.data_type().clone())
 }
 
 fn rolling_extreme(x: &ArrayRef, w: usize, mp: usize, max: bool) -> Result<ArrayRef> {

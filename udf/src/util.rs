@@ -63,3 +63,55 @@ pub(crate) fn is_equality_comparable(dt: &DataType) -> bool {
         _ => false,
     }
 }
+
+/// Builds a primitive array value by value: values and validity bits go straight into
+/// buffers (no per-value `Option` collection, no per-bit capacity checks).
+pub(crate) struct NullableBuilder<T: datafusion::arrow::datatypes::ArrowPrimitiveType> {
+    values: Vec<T::Native>,
+    bits: Vec<u64>,
+    word: u64,
+    len: usize,
+    nulls: usize,
+}
+
+impl<T: datafusion::arrow::datatypes::ArrowPrimitiveType> NullableBuilder<T> {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Self {
+            values: Vec::with_capacity(n),
+            bits: Vec::with_capacity(n / 64 + 1),
+            word: 0,
+            len: 0,
+            nulls: 0,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn push(&mut self, value: Option<T::Native>) {
+        let (v, valid) = match value {
+            Some(v) => (v, 1u64),
+            None => (T::Native::default(), 0u64),
+        };
+        self.values.push(v);
+        self.word |= valid << (self.len & 63);
+        self.nulls += (1 - valid) as usize;
+        self.len += 1;
+        if self.len & 63 == 0 {
+            self.bits.push(self.word);
+            self.word = 0;
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> datafusion::arrow::array::PrimitiveArray<T> {
+        use datafusion::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer};
+        let nulls = if self.nulls > 0 {
+            if self.len & 63 != 0 {
+                self.bits.push(self.word);
+            }
+            let buffer = Buffer::from_vec(self.bits);
+            Some(NullBuffer::new(BooleanBuffer::new(buffer, 0, self.len)))
+        } else {
+            None
+        };
+        datafusion::arrow::array::PrimitiveArray::<T>::new(self.values.into(), nulls)
+    }
+}

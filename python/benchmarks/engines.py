@@ -1,0 +1,243 @@
+"""One engine's side of the benchmark: load the data into memory, then run each workload once to
+warm up and K more times, timed. Run by ``run.py`` in a fresh process per engine; prints one
+JSON object. Every engine computes the same small results, which ``run.py`` cross-checks.
+
+Workloads (stocks: symbol, day, close, volume; ordered by symbol, day):
+- rolling_mean_20: the sum over all rows of each symbol's rolling mean of close over 20 rows,
+  NULL until 20 rows are there (pandas' default) and NULLs left out of the sum.
+- cum_volume: the sum over symbols of each symbol's final cumulative volume (the largest
+  running total: volumes are positive).
+- positive_changes: the number of rows whose close is above the previous day's close of the
+  same symbol.
+- rolling_max_100 / rolling_max_20: the sum of each symbol's rolling max of close over 100 / 20
+  rows (partial windows at the start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+THREADS = 2
+WORKLOADS = ["rolling_mean_20", "cum_volume", "positive_changes", "rolling_max_100", "rolling_max_20"]
+ENGINES = ["ltseq_dsl", "ltseq_sql", "datafusion", "duckdb", "polars", "pandas"]
+
+# The SQL every SQL engine runs, with its window functions per engine.
+W = "PARTITION BY symbol ORDER BY day"
+
+
+def _frame(n: int) -> str:
+    return f"({W} ROWS BETWEEN {n - 1} PRECEDING AND CURRENT ROW)"
+
+
+STOCK_SQL = {
+    "rolling_mean_20": "SELECT sum(m) FROM (SELECT CASE WHEN count(close) OVER {f20} >= 20 "
+    "THEN avg(close) OVER {f20} END AS m FROM stocks) s",
+    "cum_volume": "SELECT sum(c) FROM (SELECT max(c) AS c FROM (SELECT symbol, sum(volume) OVER "
+    f"({W} ROWS UNBOUNDED PRECEDING) AS c FROM stocks) s GROUP BY symbol) s",
+    "positive_changes": f"SELECT count(*) FROM (SELECT close - lag(close) OVER ({W}) AS d FROM stocks) s WHERE d > 0",
+    "rolling_max_100": "SELECT sum(m) FROM (SELECT max(close) OVER {f100} AS m FROM stocks) s",
+    "rolling_max_20": "SELECT sum(m) FROM (SELECT max(close) OVER {f20} AS m FROM stocks) s",
+}
+STOCK_SQL = {k: v.format(f20=_frame(20), f100=_frame(100)) for k, v in STOCK_SQL.items()}
+
+LTSEQ_SQL = {
+    "rolling_mean_20": f"SELECT sum(m) FROM (SELECT rolling_avg(close, 20, 20) OVER ({W}) AS m FROM stocks) s",
+    "cum_volume": "SELECT sum(c) FROM (SELECT max(c) AS c FROM (SELECT symbol, cum_sum(volume) OVER "
+    f"({W}) AS c FROM stocks) s GROUP BY symbol) s",
+    "positive_changes": f"SELECT count(*) FROM (SELECT diff(close) OVER ({W}) AS d FROM stocks) s WHERE d > 0",
+    "rolling_max_100": f"SELECT sum(m) FROM (SELECT rolling_max(close, 100) OVER ({W}) AS m FROM stocks) s",
+    "rolling_max_20": f"SELECT sum(m) FROM (SELECT rolling_max(close, 20) OVER ({W}) AS m FROM stocks) s",
+}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal results; float sums may differ in the last bits between runs of a parallel engine."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
+    return a == b
+
+
+def _scalar(table: Any) -> Any:
+    return table.column(0)[0].as_py()
+
+
+# --- engines: each returns {workload: callable returning the result} after loading -------------
+
+
+def engine_datafusion(data: Path, with_ltseq: bool) -> dict[str, Callable[[], Any]]:
+    import datafusion
+    import pyarrow.parquet as pq
+
+    ctx = datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(THREADS))
+    if with_ltseq:
+        import ltseq
+
+        ltseq.register(ctx)
+    table = pq.read_table(data / "stocks.parquet")
+    batches = table.to_batches(max_chunksize=max(1, -(-table.num_rows // THREADS)))
+    ctx.register_record_batches("stocks", [[b] for b in batches] or [[]])
+    queries = LTSEQ_SQL if with_ltseq else STOCK_SQL
+    return {w: (lambda q=q: _scalar(ctx.sql(q).to_arrow_table())) for w, q in queries.items()}
+
+
+def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
+    import datafusion
+    import pyarrow.parquet as pq
+    from datafusion import col
+    from datafusion import functions as f
+
+    import ltseq
+    from ltseq import LTSeq
+
+    ctx = datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(THREADS))
+    ltseq.register(ctx)
+    # in memory, and declared in the order it is stored in
+    t = LTSeq.from_arrow(pq.read_table(data / "stocks.parquet"), ctx=ctx).assume_sorted("symbol", "day")
+
+    def total(table: LTSeq, column: str) -> Any:
+        df = table.to_datafusion()  # kept alive (it keeps ltseq's tables registered) until the end
+        return _scalar(df.aggregate([], [f.sum(col(column))]).to_arrow_table())
+
+    def rolling_mean() -> Any:
+        return total(t.derive(m=lambda r: r.close.rolling(20, min_periods=20, partition_by="symbol").mean()), "m")
+
+    def cum_volume() -> Any:
+        derived = t.derive(c=lambda r: r.volume.cum_sum(partition_by="symbol"))
+        df = derived.to_datafusion()
+        per_symbol = df.aggregate([col("symbol")], [f.max(col("c")).alias("c")])
+        return _scalar(per_symbol.aggregate([], [f.sum(col("c"))]).to_arrow_table())
+
+    def positive_changes() -> Any:
+        return t.filter(lambda r: r.close.diff(partition_by="symbol") > 0).count()
+
+    def rolling_max(n: int) -> Callable[[], Any]:
+        return lambda: total(t.derive(m=lambda r: r.close.rolling(n, partition_by="symbol").max()), "m")
+
+    return {
+        "rolling_mean_20": rolling_mean,
+        "cum_volume": cum_volume,
+        "positive_changes": positive_changes,
+        "rolling_max_100": rolling_max(100),
+        "rolling_max_20": rolling_max(20),
+    }
+
+
+def engine_duckdb(data: Path) -> dict[str, Callable[[], Any]]:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads TO {THREADS}")
+    path = str(data / "stocks.parquet").replace("'", "''")
+    con.execute(f"CREATE TABLE stocks AS SELECT * FROM read_parquet('{path}')")
+    return {w: (lambda q=q: con.execute(q).fetchone()[0]) for w, q in STOCK_SQL.items()}
+
+
+def engine_polars(data: Path) -> dict[str, Callable[[], Any]]:
+    import polars as pl
+
+    df = pl.read_parquet(data / "stocks.parquet")
+    c = pl.col("close")
+
+    def rolling_mean() -> Any:
+        return df.select(c.rolling_mean(20).over("symbol").sum()).item()
+
+    def cum_volume() -> Any:
+        per = df.select(pl.col("symbol"), pl.col("volume").cum_sum().over("symbol").alias("c"))
+        return per.group_by("symbol").agg(pl.col("c").max()).select(pl.col("c").sum()).item()
+
+    def positive_changes() -> Any:
+        return df.select((c.diff().over("symbol") > 0).sum()).item()
+
+    def rolling_max(n: int) -> Callable[[], Any]:
+        return lambda: df.select(c.rolling_max(n, min_samples=1).over("symbol").sum()).item()
+
+    return {
+        "rolling_mean_20": rolling_mean,
+        "cum_volume": cum_volume,
+        "positive_changes": positive_changes,
+        "rolling_max_100": rolling_max(100),
+        "rolling_max_20": rolling_max(20),
+    }
+
+
+def engine_pandas(data: Path) -> dict[str, Callable[[], Any]]:
+    import pandas as pd
+
+    df = pd.read_parquet(data / "stocks.parquet")
+    g = df.groupby("symbol", sort=False)["close"]
+
+    def rolling(n: int, agg: str, min_periods: int) -> Any:
+        r = g.rolling(n, min_periods=min_periods)
+        return float(getattr(r, agg)().sum())
+
+    def cum_volume() -> Any:
+        c = df.groupby("symbol", sort=False)["volume"].cumsum()
+        return int(c.groupby(df["symbol"]).max().sum())
+
+    return {
+        "rolling_mean_20": lambda: rolling(20, "mean", 20),
+        "cum_volume": cum_volume,
+        "positive_changes": lambda: int((g.diff() > 0).sum()),
+        "rolling_max_100": lambda: rolling(100, "max", 1),
+        "rolling_max_20": lambda: rolling(20, "max", 1),
+    }
+
+
+def load(engine: str, data: Path) -> dict[str, Callable[[], Any]]:
+    if engine == "ltseq_dsl":
+        return engine_ltseq_dsl(data)
+    if engine in ("ltseq_sql", "datafusion"):
+        return engine_datafusion(data, with_ltseq=engine == "ltseq_sql")
+    if engine == "duckdb":
+        return engine_duckdb(data)
+    if engine == "polars":
+        return engine_polars(data)
+    if engine == "pandas":
+        return engine_pandas(data)
+    raise SystemExit(f"unknown engine {engine!r}; engines: {ENGINES}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--engine", required=True, choices=ENGINES)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    runs = load(args.engine, args.data)
+    out: dict[str, Any] = {"engine": args.engine, "load_s": time.perf_counter() - start, "workloads": {}}
+    for w in args.workloads.split(","):
+        fn = runs[w]
+        result = fn()  # warm-up
+        times = []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            again = fn()
+            times.append(time.perf_counter() - t0)
+            if not _same(again, result):
+                raise SystemExit(f"{args.engine}/{w}: result changed between runs: {result!r} then {again!r}")
+        out["workloads"][w] = {
+            "result": result,
+            "median_s": statistics.median(times),
+            "min_s": min(times),
+            "max_s": max(times),
+        }
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    json.dump(out, sys.stdout, default=float)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("POLARS_MAX_THREADS", str(THREADS))
+    main()

@@ -1,0 +1,120 @@
+"""Runs the benchmark: generates the data (once per size), runs every engine in its own process,
+cross-checks that all engines return the same results (and fails loudly when one does not),
+and prints a table of median times with the ratio of each peer to ltseq.
+
+    python python/benchmarks/run.py                     # 10 million rows, every engine
+    python python/benchmarks/run.py --rows 10000 --repeat 1   # the tiny run CI does
+    python python/benchmarks/run.py --engines ltseq_dsl,polars --workloads rolling_mean_20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from engines import ENGINES, THREADS, WORKLOADS  # noqa: E402
+from generate import generate  # noqa: E402
+
+LTSEQ = ("ltseq_dsl", "ltseq_sql")
+
+
+def same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return a is b
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)
+    return a == b
+
+
+def run_engine(engine: str, data: Path, workloads: list[str], repeat: int) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        str(HERE / "engines.py"),
+        "--engine",
+        engine,
+        "--data",
+        str(data),
+        "--workloads",
+        ",".join(workloads),
+        "--repeat",
+        str(repeat),
+    ]
+    env = dict(os.environ, POLARS_MAX_THREADS=str(THREADS))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"engine {engine} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def table(results: dict[str, dict[str, Any]], workloads: list[str]) -> str:
+    engines = list(results)
+    lines = ["| workload | " + " | ".join(engines) + " |", "|---|" + "---:|" * len(engines)]
+    for w in workloads:
+        cells = [f"{results[e]['workloads'][w]['median_s']:.3f}" for e in engines]
+        lines.append(f"| {w} | " + " | ".join(cells) + " |")
+    lines.append("| load (s) | " + " | ".join(f"{results[e]['load_s']:.2f}" for e in engines) + " |")
+    lines.append("| peak RSS (MB) | " + " | ".join(f"{results[e]['peak_rss_mb']:.0f}" for e in engines) + " |")
+    ours = [e for e in engines if e in LTSEQ]
+    peers = [e for e in engines if e not in LTSEQ]
+    if ours and peers:
+        lines += ["", "Ratio: peer time / ltseq time (above 1 means ltseq is faster).", ""]
+        header = [f"{p} / {o}" for o in ours for p in peers]
+        lines.append("| workload | " + " | ".join(header) + " |")
+        lines.append("|---|" + "---:|" * len(header))
+        for w in workloads:
+            cells = []
+            for o in ours:
+                mine = results[o]["workloads"][w]["median_s"]
+                for p in peers:
+                    cells.append(f"{results[p]['workloads'][w]['median_s'] / mine:.2f}")
+            lines.append(f"| {w} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--data", type=Path, default=None, help="data directory (default bench-data/<rows>)")
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
+    args = parser.parse_args()
+    engines = args.engines.split(",")
+    workloads = args.workloads.split(",")
+    data = generate(args.rows, args.data or Path("bench-data") / str(args.rows))
+    results: dict[str, dict[str, Any]] = {}
+    for e in engines:
+        print(f"running {e} ...", file=sys.stderr, flush=True)
+        results[e] = run_engine(e, data, workloads, args.repeat)
+    # cross-check: every engine must agree with the first on every workload
+    wrong = []
+    for w in workloads:
+        ref_engine = engines[0]
+        ref = results[ref_engine]["workloads"][w]["result"]
+        for e in engines[1:]:
+            got = results[e]["workloads"][w]["result"]
+            if not same(ref, got):
+                wrong.append(f"{w}: {e} returned {got!r}, {ref_engine} returned {ref!r}")
+    print(f"{args.rows} rows, {THREADS} threads, median of {args.repeat} runs after one warm-up, seconds")
+    print(f"({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()})\n")
+    print(table(results, workloads))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=float))
+    if wrong:
+        raise SystemExit("RESULTS DISAGREE:\n" + "\n".join(wrong))
+    print("\nall engines returned the same results")
+
+
+if __name__ == "__main__":
+    main()
