@@ -28,6 +28,20 @@ up_days = (
 up_days.show(5)
 print("The SQL it runs:\n ", up_days.sql)
 
+print("\n== Window expressions: 3-day moving average and day-over-day change, per symbol ==")
+trend = (
+    t.sort("symbol", "date")
+    .derive(
+        lambda r: {
+            "ma3": r.close.rolling(3, min_periods=3, partition_by="symbol").mean().round(2),
+            "chg_pct": (r.close.pct_change(partition_by="symbol") * 100).round(2),
+            "up": r.close > r.close.shift(1, partition_by="symbol"),
+        }
+    )
+    .select("symbol", "date", "close", "ma3", "chg_pct", "up")
+)
+trend.show(6)
+
 print("\n== SQL with ltseq functions in a stock datafusion.SessionContext ==")
 ctx = datafusion.SessionContext()
 ltseq.register(ctx)
@@ -44,5 +58,15 @@ ctx.sql(
     GROUP BY symbol, up, run
     ORDER BY days DESC, symbol, first_day
     LIMIT 5
+    """
+).show()
+ctx.sql(
+    """
+    SELECT symbol, date, close,
+           rolling_avg(close, 3, 3) OVER w AS ma3,
+           pct_change(close) OVER w AS chg,
+           cum_sum(volume) OVER w AS volume_to_date
+    FROM prices WINDOW w AS (PARTITION BY symbol ORDER BY date)
+    ORDER BY symbol, date LIMIT 5
     """
 ).show()
