@@ -2,10 +2,10 @@
 //! `rolling_sum`, `rolling_avg` (alias `rolling_mean`), `rolling_min`, `rolling_max`,
 //! `rolling_count`, `rolling_std`, `rolling_var`, each `(x, w [, min_periods])`.
 //!
-//! Every one is O(n) per partition whatever `w`: sums and counts are updated as rows enter and
-//! leave the window (float sums compensated, and recomputed exactly once per `w` rows so no
-//! error builds up), variances use Welford's updates (also refreshed every `w` rows), and
-//! min/max keep a monotonic deque of candidate rows.
+//! Every one is O(n) per partition whatever `w`: float sums and variances are differences of
+//! double-double prefix sums (about 106 bits, so nothing drifts from window to window), integer
+//! sums and counts are updated as rows enter and leave the window, and min/max use running
+//! extremes per block of `w` rows (a monotonic deque when there are NULLs).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
@@ -121,8 +121,8 @@ fn documentation(kind: RollingKind) -> &'static Documentation {
         let extra = match kind {
             RollingKind::Std | RollingKind::Var => {
                 " NULL also where the window holds fewer than two values; exactly 0 where its values are all equal. \
-                 A row whose leaving cancels most of the window's spread triggers an exact recomputation of that \
-                 window (O(w)), so precision does not drift."
+                 Computed from double-double prefix sums of the values and their squares, so precision does not \
+                 depend on the values before the window."
             }
             RollingKind::Sum | RollingKind::Avg => {
                 " A NaN in the window makes the result NaN (NaN is a value, not a missing one); +inf and -inf together also give NaN."
@@ -559,92 +559,147 @@ fn rolling_avg_f64(x: &Float64Array, w: usize, mp: usize) -> Float64Array {
     float_window_sums(x, w, mp, true)
 }
 
-/// Sample variance (or standard deviation) over a sliding window, by Welford's updates,
-/// recomputed with two passes once per window length. A window whose finite values are all
-/// equal has a variance of exactly 0 (sliding updates alone could leave rounding residue).
+/// A double-double number: `hi + lo` with `|lo| <= ulp(hi) / 2`, about 106 significant bits.
+#[derive(Clone, Copy, Default)]
+struct Dd {
+    hi: f64,
+    lo: f64,
+}
+
+#[inline]
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bp = s - a;
+    (s, (a - (s - bp)) + (b - bp))
+}
+
+#[inline]
+fn quick_two_sum(a: f64, b: f64) -> Dd {
+    let s = a + b;
+    Dd {
+        hi: s,
+        lo: b - (s - a),
+    }
+}
+
+/// Dekker's exact product (no FMA needed): `a * b = p + e` exactly.
+#[inline]
+fn two_prod(a: f64, b: f64) -> (f64, f64) {
+    const SPLIT: f64 = 134_217_729.0; // 2^27 + 1
+    let split = |v: f64| {
+        let t = SPLIT * v;
+        let hi = t - (t - v);
+        (hi, v - hi)
+    };
+    let p = a * b;
+    let (ah, al) = split(a);
+    let (bh, bl) = split(b);
+    (p, ((ah * bh - p) + ah * bl + al * bh) + al * bl)
+}
+
+impl Dd {
+    /// `self + v + e` for a double `v` and a small correction `e` (running sums).
+    #[inline]
+    fn add_f64(self, v: f64, e: f64) -> Dd {
+        let (s, t) = two_sum(self.hi, v);
+        quick_two_sum(s, t + (self.lo + e))
+    }
+
+    /// `self - o`, accurate to about 2^-104 of the larger operand.
+    #[inline]
+    fn sub(self, o: Dd) -> Dd {
+        let (s, e) = two_sum(self.hi, -o.hi);
+        quick_two_sum(s, e + (self.lo - o.lo))
+    }
+
+    #[inline]
+    fn mul(self, o: Dd) -> Dd {
+        let (p, e) = two_prod(self.hi, o.hi);
+        quick_two_sum(p, e + (self.hi * o.lo + self.lo * o.hi))
+    }
+
+    #[inline]
+    fn mul_f64(self, b: f64) -> Dd {
+        let (p, e) = two_prod(self.hi, b);
+        quick_two_sum(p, e + self.lo * b)
+    }
+}
+
+/// Sample variance (or standard deviation) over a sliding window. Prefix sums of the values
+/// and of their exact squares are kept as double-doubles, so a window's `sum(x^2) - sum(x)^2 / k`
+/// is computed to about 106 bits before rounding: no drift from window to window, no
+/// cancellation when a far-off value leaves, strictly O(n). A window whose finite values are all
+/// equal gives exactly 0. Values beyond 1e150 in magnitude (whose squares would overflow) are
+/// handled by scaling the partition.
 fn rolling_var(x: &Float64Array, w: usize, mp: usize, std: bool) -> Float64Array {
     let n = x.len();
-    let values = x.values();
-    let mut out = NullableBuilder::<Float64Type>::with_capacity(n);
-    let (mut count, mut mean, mut m2) = (0usize, 0.0f64, 0.0f64);
-    let mut non_finite = 0usize;
-    // How many of the latest finite values equal the latest one (a run, nulls skipped).
-    let (mut same, mut last) = (0usize, f64::NAN);
-    let valid = |j: usize| x.is_valid(j);
-    // Rows until the next exact recomputation (a countdown: no division per row).
-    let mut until_reset = 2 * w;
-    for i in 0..n {
-        until_reset -= 1;
-        if valid(i) {
-            let v = values[i];
-            count += 1;
+    let raw = x.values();
+    let valid = |j: usize| x.null_count() == 0 || x.is_valid(j);
+    // Scale by a power of two (exact) if squares could overflow.
+    let biggest = (0..n)
+        .filter(|&j| valid(j) && raw[j].is_finite())
+        .map(|j| raw[j].abs())
+        .fold(0.0f64, f64::max);
+    let scale = if biggest > 1e150 {
+        2f64.powi(-520)
+    } else {
+        1.0
+    };
+    let mut s1 = Vec::with_capacity(n + 1);
+    let mut s2 = Vec::with_capacity(n + 1);
+    let mut counts = Vec::with_capacity(n + 1); // (non-NULL, non-finite)
+    let mut runs = Vec::with_capacity(n); // equal finite values ending here (NULLs skipped)
+    let (mut a, mut b) = (Dd::default(), Dd::default());
+    let (mut k, mut bad, mut run, mut last) = (0usize, 0usize, 0usize, f64::NAN);
+    s1.push(a);
+    s2.push(b);
+    counts.push((0usize, 0usize));
+    for (j, &v) in raw.iter().enumerate() {
+        if valid(j) {
+            k += 1;
             if v.is_finite() {
-                same = if v == last { same + 1 } else { 1 };
+                run = if v == last { run + 1 } else { 1 };
                 last = v;
-                let finite = count - non_finite;
-                let delta = v - mean;
-                mean += delta / finite as f64;
-                m2 += delta * (v - mean);
+                let v = v * scale;
+                a = a.add_f64(v, 0.0);
+                let (p, e) = two_prod(v, v);
+                b = b.add_f64(p, e);
             } else {
-                non_finite += 1;
+                bad += 1;
             }
         }
-        let mut recompute = until_reset == 0;
-        if recompute {
-            until_reset = w;
+        s1.push(a);
+        s2.push(b);
+        counts.push((k, bad));
+        runs.push(run);
+    }
+    let mut out = NullableBuilder::<Float64Type>::with_capacity(n);
+    for i in 0..n {
+        let start = (i + 1).saturating_sub(w);
+        let count = counts[i + 1].0 - counts[start].0;
+        if count < mp || count < 2 {
+            out.push(None);
+            continue;
         }
-        if i >= w && valid(i - w) {
-            let v = values[i - w];
-            count -= 1;
-            if v.is_finite() {
-                let finite = count - non_finite;
-                if finite == 0 {
-                    mean = 0.0;
-                    m2 = 0.0;
-                } else {
-                    let before = m2;
-                    let delta = v - mean;
-                    mean -= delta / finite as f64;
-                    m2 -= delta * (v - mean);
-                    // Removing a far-off value cancels most of m2; what is left is mostly
-                    // rounding, so compute the window exactly instead.
-                    recompute |= m2 < before * 1e-4;
-                }
-            } else {
-                non_finite -= 1;
-            }
-        }
-        if recompute {
-            let start = (i + 1).saturating_sub(w);
-            let window: Vec<f64> = (start..=i)
-                .filter(|&j| valid(j))
-                .map(|j| values[j])
-                .filter(|v| v.is_finite())
-                .collect();
-            let k = window.len();
-            mean = if k > 0 {
-                window.iter().sum::<f64>() / k as f64
-            } else {
-                0.0
-            };
-            m2 = window.iter().map(|v| (v - mean) * (v - mean)).sum();
-        }
-        out.push((count >= mp && count >= 2).then(|| {
-            if non_finite > 0 {
-                return f64::NAN;
-            }
-            // The run of equal values can be no longer than the finite values in the window.
-            let finite = count - non_finite;
-            let var = if same >= finite {
-                0.0
-            } else {
-                (m2 / (count - 1) as f64).max(0.0)
-            };
-            if std {
-                var.sqrt()
-            } else {
-                var
-            }
+        let non_finite = counts[i + 1].1 - counts[start].1;
+        let finite = count - non_finite;
+        let var = if non_finite > 0 {
+            f64::NAN
+        } else if runs[i] >= finite {
+            0.0
+        } else {
+            // var = (k * sum(x^2) - sum(x)^2) / (k * (k - 1)), the numerator in double-double.
+            let k = finite as f64;
+            let sum = s1[i + 1].sub(s1[start]);
+            let sq = s2[i + 1].sub(s2[start]);
+            let numerator = sq.mul_f64(k).sub(sum.mul(sum));
+            (numerator.hi / (k * (k - 1.0))).max(0.0)
+        };
+        // Undo the scaling (in two steps for the variance: scale^2 alone would underflow).
+        out.push(Some(if std {
+            var.sqrt() / scale
+        } else {
+            var / scale / scale
         }));
     }
     out.finish()
@@ -761,6 +816,34 @@ mod tests {
             .unwrap()
             .iter()
             .collect()
+    }
+
+    #[test]
+    fn variance_is_stable() {
+        let var = |v: &[Option<f64>], w: usize| {
+            floats(&rolling_array(RollingKind::Var, &f(v), w, 1).unwrap())
+        };
+        // a far-off value leaving the window leaves no residue
+        assert_eq!(
+            var(&[Some(134.0), Some(0.0), Some(0.0)], 2),
+            vec![None, Some(8978.0), Some(0.0)]
+        );
+        let got = var(&[Some(149442.0), None, Some(0.0), Some(1.0)], 3);
+        assert_eq!(got[3], Some(0.5));
+        // constant windows are exactly 0, also for values with no exact binary form
+        assert!(var(&[Some(0.1); 50], 7)
+            .iter()
+            .skip(1)
+            .all(|v| *v == Some(0.0)));
+        // a large offset does not cost precision: var(1e9 + [1, 2, 3]) = 1
+        let got = var(&[Some(1e9 + 1.0), Some(1e9 + 2.0), Some(1e9 + 3.0)], 3);
+        assert_eq!(got[2], Some(1.0));
+        // values whose squares would overflow are scaled: the standard deviation is exact, the
+        // variance (2e400) is beyond a double
+        let big = [Some(1e200), Some(3e200)];
+        assert_eq!(var(&big, 2)[1], Some(f64::INFINITY));
+        let std = floats(&rolling_array(RollingKind::Std, &f(&big), 2, 1).unwrap());
+        assert!((std[1].unwrap() / (2f64.sqrt() * 1e200) - 1.0).abs() < 1e-15);
     }
 
     #[test]
