@@ -17,6 +17,7 @@ from .exceptions import (
     SortRequiredError,
 )
 from .expr import Expr, if_else, lit
+from .group import NestedTable
 from .register import (
     DATAFUSION_MAJOR,
     check_datafusion_version,
@@ -29,6 +30,7 @@ from .table import LTSeq
 __all__ = [
     "__version__",
     "LTSeq",
+    "NestedTable",
     "register",
     "register_sequence",
     "sql_functions",

@@ -9,7 +9,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -23,6 +23,9 @@ from .exceptions import ColumnNotFoundError, LTSeqError, QueryError, SortRequire
 from .expr import Column, Expr, Literal, _wrap
 from .register import register_sequence
 from .window import Window, WindowContext, contains_window, stage_windows
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .group import NestedTable
 
 HIDDEN_PREFIX = "__ltseq_"
 ORDINAL = "__ltseq_rn"
@@ -655,6 +658,31 @@ class LTSeq:
                 raise ValueError(f"cum_sum(): the table already has a column {name!r}")
             new[name] = e.cum_sum(partition_by=partition_by)
         return self.derive(lambda r: new)
+
+    def group_ordered(
+        self,
+        key: str | Sequence[str] | Callable[[Any], Any] | None = None,
+        *,
+        split: Callable[[Any], Any] | None = None,
+        partition_by: Any = None,
+    ) -> NestedTable:
+        """Groups of consecutive rows (in the table's order): runs of equal ``key`` (a column
+        name, several names, or a lambda; NULL equals NULL), or, with ``split=lambda r: cond``,
+        a new group at every row where ``cond`` is true (and at the first row). Groups never
+        cross a ``partition_by`` partition. Needs a declared order."""
+        from .group import NestedTable, group_ids, require_order
+
+        if (key is None) == (split is None):
+            raise TypeError("group_ordered() takes a key or split=, exactly one of them")
+        require_order(self, "group_ordered()")
+        gid_expr, parts = group_ids(self, key, split, partition_by)
+        gid = _new_name("gid")
+        base, (gid_expr,), sources = self._stage([gid_expr])
+        out = [(f"{_T}.{quote_ident(c)}", c) for c in self.columns]
+        rel = self._derive_rel(out, hidden_extra=[(gid_expr.to_sql(), gid)], base_sql=base, sources=sources)
+        return NestedTable(self._with(rel), gid, parts)
+
+    group_consecutive = group_ordered
 
     def distinct(self, *keys: str | Callable[[Any], Any]) -> LTSeq:
         """Removes duplicates, keeping the first row (in the table's order) of each key; with no

@@ -1,0 +1,456 @@
+"""Ordered grouping: ``t.group_ordered(...)`` returns a :class:`NestedTable` of groups of
+consecutive rows, and lambdas over it get a group proxy ``g``.
+
+A group is a run of consecutive rows (in the table's order) with equal keys (NULL equal to
+NULL), or, with ``split=``, the rows from one row where the predicate holds to the next. Each
+row carries its group's id in a hidden column; ids are 1-based and increase in sequence order.
+The id is computed with ltseq's window functions (``run_id`` or a running count of group
+starts), on ltseq's Window operator where the order allows it.
+
+Group-level expressions (``g.count()``, ``g.first().col``, ``g.sum("c")``, ...) are
+aggregates over a group's rows; they compose with arithmetic, comparisons, ``&``, ``|``, ``~``.
+``agg`` computes them once per group (``GROUP BY`` the id), ``derive`` and ``filter`` join them
+back to the rows of each group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from . import _sql
+from ._types import NUMERIC
+from .exceptions import SortRequiredError
+from .expr import Column, Expr, IfElse, Literal, _wrap
+from .window import Window, innermost_windows, replace_nodes, row_number
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .table import LTSeq
+
+GROUP_ID_COLUMN = "__group_id__"
+
+
+class GroupAgg(Expr):
+    """An aggregate over the rows of one group (built with the group proxy ``g``)."""
+
+    __slots__ = ("func", "arg", "param", "_dtype", "label")
+
+    def __init__(self, func: str, arg: Expr | None, dtype: str, label: str, param: float | None = None) -> None:
+        self.func, self.arg, self._dtype, self.label, self.param = func, arg, dtype, label, param
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    def _children(self) -> list[Expr]:
+        return [self.arg] if self.arg is not None else []
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return GroupAgg(self.func, children[0] if children else None, self._dtype, self.label, self.param)
+
+    def compile(self, order_sql: str) -> str:
+        """The aggregate's SQL inside ``GROUP BY <group id>`` (``order_sql``: the row order)."""
+        a = self.arg.to_sql() if self.arg is not None else ""
+        f = self.func
+        if f == "count":
+            return "count(*)"
+        if f == "first":
+            return f"first_value({a} ORDER BY {order_sql})"
+        if f == "last":
+            return f"last_value({a} ORDER BY {order_sql})"
+        if f == "percentile":
+            return f"percentile_cont({_sql.sql_literal(float(self.param or 0.0))}) WITHIN GROUP (ORDER BY {a})"
+        if f in ("all", "any", "none"):
+            # A NULL predicate counts as not satisfied.
+            inner = f"coalesce({a}, FALSE)"
+            return {"all": f"bool_and({inner})", "any": f"bool_or({inner})", "none": f"(NOT bool_or({inner}))"}[f]
+        sql_name = {"avg": "avg", "std": "stddev_samp", "var": "var_samp"}.get(f, f)
+        return f"{sql_name}({a})"
+
+    def to_sql(self) -> str:
+        raise TypeError(
+            f"{self.label} is a group aggregate: it has SQL only inside a NestedTable's agg, derive or filter"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "group_agg", "function": self.func}
+        if self.arg is not None:
+            out["arg"] = self.arg.to_dict()
+        if self.param is not None:
+            out["param"] = self.param
+        return out
+
+    def __repr__(self) -> str:
+        return self.label
+
+
+class _RowRef:
+    """``g.first()`` / ``g.last()``: its attributes are that row's columns."""
+
+    __slots__ = ("_which", "_proxy")
+
+    def __init__(self, which: str, proxy: Any) -> None:
+        object.__setattr__(self, "_which", which)
+        object.__setattr__(self, "_proxy", proxy)
+
+    def _agg(self, col: Column) -> GroupAgg:
+        which = object.__getattribute__(self, "_which")
+        return GroupAgg(which, col, col.dtype, f"g.{which}().{col.name}")
+
+    def __getattr__(self, name: str) -> GroupAgg:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self._agg(getattr(object.__getattribute__(self, "_proxy"), name))
+
+    def __getitem__(self, name: str) -> GroupAgg:
+        return self._agg(object.__getattribute__(self, "_proxy")[name])
+
+
+class GroupProxy:
+    """The ``g`` given to lambdas of a :class:`NestedTable`: aggregates over a group's rows.
+    Column arguments are names (``g.sum("volume")``) or row lambdas (``g.sum(lambda r: r.p * r.q)``)."""
+
+    __slots__ = ("_proxy",)
+
+    def __init__(self, row_proxy: Any) -> None:
+        object.__setattr__(self, "_proxy", row_proxy)
+
+    def _expr(self, what: str, col: Any) -> Expr:
+        proxy = object.__getattribute__(self, "_proxy")
+        if isinstance(col, str):
+            return proxy[col]
+        if callable(col) and not isinstance(col, Expr):
+            return _wrap(col(proxy))
+        if isinstance(col, Expr):
+            return col
+        raise TypeError(f"g.{what}() takes a column name or a lambda of the row, not {type(col).__name__}")
+
+    def _numeric(self, what: str, col: Any, dtype: str | None = None) -> GroupAgg:
+        e = self._expr(what, col)
+        if e.dtype not in NUMERIC | {"null", "unknown"} and what not in ("min", "max"):
+            raise TypeError(f"g.{what}() needs a number, but {e!r} is {e.dtype}")
+        out = dtype or ("float64" if what in ("avg", "mean", "std", "var", "median") else e.dtype)
+        if what == "sum":
+            out = e.dtype if e.dtype in ("int64", "decimal") else "float64"
+        func = "avg" if what == "mean" else what
+        return GroupAgg(func, e, out, f"g.{what}({col!r})" if isinstance(col, str) else f"g.{what}({e!r})")
+
+    def count(self) -> GroupAgg:
+        """The number of rows in the group."""
+        return GroupAgg("count", None, "int64", "g.count()")
+
+    def first(self) -> _RowRef:
+        """The group's first row (in sequence order): ``g.first().col``."""
+        return _RowRef("first", object.__getattribute__(self, "_proxy"))
+
+    def last(self) -> _RowRef:
+        """The group's last row: ``g.last().col``."""
+        return _RowRef("last", object.__getattribute__(self, "_proxy"))
+
+    def sum(self, col: Any) -> GroupAgg:
+        return self._numeric("sum", col)
+
+    def avg(self, col: Any) -> GroupAgg:
+        return self._numeric("avg", col)
+
+    def mean(self, col: Any) -> GroupAgg:
+        return self._numeric("mean", col)
+
+    def min(self, col: Any) -> GroupAgg:
+        return self._numeric("min", col)
+
+    def max(self, col: Any) -> GroupAgg:
+        return self._numeric("max", col)
+
+    def median(self, col: Any) -> GroupAgg:
+        return self._numeric("median", col, "unknown")
+
+    def std(self, col: Any) -> GroupAgg:
+        """The sample standard deviation (NULL for a one-row group)."""
+        return self._numeric("std", col)
+
+    def var(self, col: Any) -> GroupAgg:
+        """The sample variance (NULL for a one-row group)."""
+        return self._numeric("var", col)
+
+    def percentile(self, col: Any, p: float) -> GroupAgg:
+        """The exact ``p`` quantile (0 <= p <= 1), interpolated (``percentile_cont``)."""
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ValueError(f"g.percentile(): p must be a number from 0 to 1, got {p!r}")
+        e = self._numeric("percentile", col, "float64")
+        return GroupAgg("percentile", e.arg, "float64", f"g.percentile({col!r}, {p})", float(p))
+
+    def _quantifier(self, which: str, fn: Any) -> GroupAgg:
+        if not callable(fn):
+            raise TypeError(f"g.{which}() takes a lambda of the row, e.g. g.{which}(lambda r: r.x > 0)")
+        pred = _wrap(fn(object.__getattribute__(self, "_proxy")))
+        if pred.dtype not in ("bool", "null", "unknown"):
+            raise TypeError(f"g.{which}() needs a condition, but {pred!r} is {pred.dtype}")
+        return GroupAgg(which, pred, "bool", f"g.{which}({pred!r})")
+
+    def all(self, fn: Callable[[Any], Any]) -> GroupAgg:
+        """True when the predicate holds on every row of the group (NULL counts as false)."""
+        return self._quantifier("all", fn)
+
+    def any(self, fn: Callable[[Any], Any]) -> GroupAgg:
+        """True when the predicate holds on some row of the group."""
+        return self._quantifier("any", fn)
+
+    def none(self, fn: Callable[[Any], Any]) -> GroupAgg:
+        """True when the predicate holds on no row of the group."""
+        return self._quantifier("none", fn)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"the group proxy has no {name!r}: use g.count(), g.first().col, g.last().col, g.sum('col'), "
+            "g.avg/mean/min/max/median/std/var('col'), g.percentile('col', p), g.all/any/none(lambda r: ...)"
+        )
+
+
+def contains_group_agg(e: Expr) -> bool:
+    return isinstance(e, GroupAgg) or any(contains_group_agg(c) for c in e._children())
+
+
+def _collect_aggs(e: Expr, out: list[GroupAgg]) -> None:
+    if isinstance(e, GroupAgg):
+        out.append(e)
+        return
+    for c in e._children():
+        _collect_aggs(c, out)
+
+
+def group_ids(t: LTSeq, key: Any, split: Any, partition_by: Any) -> tuple[Expr, list[Expr]]:
+    """The expression of the group id of each row of ``t`` (1-based, in sequence order), and
+    the partition expressions."""
+    proxy = t._proxy()
+    parts: list[Any] = []
+    if partition_by is not None:
+        for p in partition_by if isinstance(partition_by, (list, tuple)) else [partition_by]:
+            if isinstance(p, str):
+                t._column(p, "group_ordered(partition_by=...)")
+                parts.append(Column(p, t._types()[p]))
+            elif callable(p) and not isinstance(p, Expr):
+                parts.append(_wrap(p(proxy)))
+            elif isinstance(p, Expr):
+                parts.append(p)
+            else:
+                raise TypeError(f"partition_by takes column names or lambdas, not {type(p).__name__}")
+    if split is not None:
+        pred = _wrap(split(proxy) if callable(split) else split)
+        if pred.dtype not in ("bool", "null", "unknown"):
+            raise TypeError(f"group_ordered(split=...) needs a condition, but {pred!r} is {pred.dtype}")
+        first = row_number().over(partition_by=parts or None) == 1
+        start: Expr = first | pred.fill_null(False)
+        return IfElse(start, Literal(1), Literal(0)).cum_sum(), parts
+    keys: list[Expr] = []
+    for k in key if isinstance(key, (list, tuple)) else [key]:
+        if isinstance(k, str):
+            t._column(k, "group_ordered()")
+            keys.append(Column(k, t._types()[k]))
+        elif callable(k) and not isinstance(k, Expr):
+            result = k(proxy)
+            keys.extend(_wrap(x) for x in (result if isinstance(result, (list, tuple)) else [result]))
+        elif isinstance(k, Expr):
+            keys.append(k)
+        else:
+            raise TypeError(f"group_ordered() keys are column names or lambdas, not {type(k).__name__}")
+    if not keys:
+        raise ValueError("group_ordered() needs a key (a name, several names, or a lambda) or split=")
+    run = Window("run_id", keys, "int64", f"run_id({', '.join(repr(k) for k in keys)})", partition_by=parts)
+    if not parts:
+        return run, parts  # run ids over the whole table are the group ids
+    # Within partitions, a group starts where the run id changes (or the partition starts);
+    # the group id counts starts over the whole table.
+    start = run != run.shift(1, default=0, partition_by=parts)
+    return IfElse(start, Literal(1), Literal(0)).cum_sum(), parts
+
+
+class NestedTable:
+    """Groups of consecutive rows of an ordered table (from :meth:`LTSeq.group_ordered`)."""
+
+    __slots__ = ("_t", "_gid", "_parts")
+
+    def __init__(self, t: LTSeq, gid: str, parts: list[Expr]) -> None:
+        self._t = t  # the rows, with the group id in the hidden column `gid`
+        self._gid = gid
+        self._parts = parts
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _group_proxy(self) -> GroupProxy:
+        return GroupProxy(self._t._proxy())
+
+    def _capture(self, fn: Any, what: str) -> Any:
+        if not callable(fn):
+            raise TypeError(f"{what} takes a function of the group, e.g. lambda g: g.count() > 3")
+        return fn(self._group_proxy())
+
+    def _group_query(
+        self, exprs: dict[str, Expr], having: Expr | None = None
+    ) -> tuple[str, dict[str, Expr], list[str]]:
+        """``SELECT gid, <aggregates> FROM rows GROUP BY gid [HAVING ...]``, ``exprs`` rewritten
+        to read the aggregate columns, and those columns' names."""
+        from .table import _T, _new_name, _order_sql
+
+        rel = self._t._rel
+        found: list[GroupAgg] = []
+        for e in [*exprs.values(), *([having] if having is not None else [])]:
+            _collect_aggs(e, found)
+            windows: list[Window] = []
+            innermost_windows(e, windows)
+            if windows:
+                raise TypeError(
+                    "window expressions are not allowed in group expressions; derive them on the rows first"
+                )
+        order_sql = _order_sql(rel.order)
+        mapping: dict[int, Expr] = {}
+        select = [f"{_T}.{_sql.quote_ident(self._gid)} AS {_sql.quote_ident(self._gid)}"]
+        for a in found:
+            if id(a) in mapping:
+                continue
+            name = _new_name("g")
+            select.append(f"{a.compile(order_sql)} AS {_sql.quote_ident(name)}")
+            mapping[id(a)] = Column(name, a.dtype)
+        sql = f"SELECT {', '.join(select)} FROM ({rel.sql}) AS {_T} GROUP BY {_T}.{_sql.quote_ident(self._gid)}"
+        if having is not None:
+            sql += f" HAVING {replace_nodes(having, {k: v for k, v in mapping.items()}).to_sql()}"
+        rewritten = {}
+        names = [c.name for c in mapping.values() if isinstance(c, Column)]
+        for name, e in exprs.items():
+            if not contains_group_agg(e) and not isinstance(e, Literal):
+                raise TypeError(
+                    f"{name!r}: {e!r} is not a group-level expression; use g.first().col, g.sum('col'), ..."
+                )
+            rewritten[name] = replace_nodes(e, mapping)
+        return sql, rewritten, names
+
+    def _new_columns(self, fn: Any, what: str) -> dict[str, Expr]:
+        from .table import _check_user_name
+
+        result = self._capture(fn, what)
+        if not isinstance(result, Mapping):
+            raise TypeError(f"{what} lambda must return a dict of {{name: group expression}}")
+        out: dict[str, Expr] = {}
+        for name, value in result.items():
+            _check_user_name(name, f"{what} column name")
+            out[name] = _wrap(value)
+        if not out:
+            raise ValueError(f"{what} needs at least one column")
+        return out
+
+    # --- the API ---------------------------------------------------------------------------------
+    def flatten(self) -> LTSeq:
+        """The rows, with their group id as the column ``__group_id__`` (1-based, in sequence
+        order; after ``filter`` the surviving groups keep their ids)."""
+        from .table import _T
+
+        t = self._t
+        items = [(f"{_T}.{_sql.quote_ident(c)}", c) for c in t.columns]
+        return t._with(t._derive_rel([*items, (f"{_T}.{_sql.quote_ident(self._gid)}", GROUP_ID_COLUMN)]))
+
+    def first(self) -> LTSeq:
+        """The first row of each group, in sequence order."""
+        return self._edge(last=False)
+
+    def last(self) -> LTSeq:
+        """The last row of each group, in sequence order."""
+        return self._edge(last=True)
+
+    def _edge(self, last: bool) -> LTSeq:
+        from .table import _T
+
+        gid = Column(self._gid, "int64")
+        neighbour = gid.shift(-1 if last else 1, partition_by=self._parts or None)
+        # A row is its group's first (last) when the previous (next) row in sequence order is in
+        # another group (or there is none). With partition_by, a group's rows are consecutive
+        # within its partition, so the neighbour is taken within the partition.
+        edge = (neighbour != gid).fill_null(True)
+        t = self._t
+        base, (edge,), sources = t._stage([edge])
+        keep = ", ".join(f"{_T}.{_sql.quote_ident(c)}" for c in [*t.columns, *t._rel.hidden])
+        sql = f"SELECT {keep} FROM ({base}) AS {_T} WHERE {edge.to_sql()}"
+        return t._with(t._rel.__class__(sql, t._rel.schema, t._rel.hidden, t._rel.order, t._rel.sort_keys, sources))
+
+    def agg(self, fn: Callable[[Any], Any]) -> LTSeq:
+        """One row per group, in sequence order, with the columns ``fn`` returns:
+        ``agg(lambda g: {"n": g.count(), "start": g.first().date})``."""
+        from .table import _T, _plan_schema, _Rel
+
+        new = self._new_columns(fn, "agg()")
+        inner, rewritten, _ = self._group_query(new)
+        select = [f"{e.to_sql()} AS {_sql.quote_ident(n)}" for n, e in rewritten.items()]
+        select.append(f"{_sql.quote_ident(self._gid)}")
+        sql = f"SELECT {', '.join(select)} FROM ({inner}) AS {_T}"
+        t = self._t
+        schema = _plan_schema(t._ctx, sql)
+        visible = schema.remove(schema.get_field_index(self._gid))
+        return t._with(_Rel(sql, visible, (self._gid,), ((self._gid, False),), None, t._rel.sources))
+
+    def derive(self, fn: Callable[[Any], Any]) -> LTSeq:
+        """Every row, plus group-level columns broadcast to the rows of each group (an existing
+        name is replaced in place)."""
+        from .table import _T
+
+        new = self._new_columns(fn, "derive()")
+        inner, rewritten, agg_columns = self._group_query(new)
+        t = self._t
+        gid = _sql.quote_ident(self._gid)
+        grp = '"__ltseq_grp"'
+        # The aggregate columns have generated names, so the rewritten expressions can read
+        # them unqualified next to the table's columns.
+        out: list[tuple[str, str]] = []
+        for c in t.columns:
+            out.append((rewritten[c].to_sql() if c in rewritten else f"{_T}.{_sql.quote_ident(c)}", c))
+        for name, e in rewritten.items():
+            if name not in t.columns:
+                out.append((e.to_sql(), name))
+        picked = "".join(f", {grp}.{_sql.quote_ident(a)}" for a in agg_columns)
+        base = f"SELECT {_T}.*{picked} FROM ({t._rel.sql}) AS {_T} JOIN ({inner}) AS {grp} ON {_T}.{gid} = {grp}.{gid}"
+        keys = t._rel.sort_keys
+        if keys:
+            cut = next((i for i, (k, _) in enumerate(keys) if k in new), len(keys))
+            keys = keys[:cut] or None
+        return t._with(t._derive_rel(out, sort_keys=keys, base_sql=base))
+
+    def filter(self, fn: Callable[[Any], Any]) -> NestedTable:
+        """The groups for which ``fn`` holds (all their rows); a NULL result drops the group."""
+        from .table import _T
+
+        pred = _wrap(self._capture(fn, "filter()"))
+        if pred.dtype not in ("bool", "null", "unknown"):
+            raise TypeError(f"filter() needs a condition, but {pred!r} is {pred.dtype}")
+        if not contains_group_agg(pred):
+            raise TypeError(f"filter(): {pred!r} is not a group-level condition; use g.count() > 3, g.all(...), ...")
+        inner, _, _ = self._group_query({}, having=pred)
+        t = self._t
+        gid = _sql.quote_ident(self._gid)
+        keep = ", ".join(f"{_T}.{_sql.quote_ident(c)}" for c in [*t.columns, *t._rel.hidden])
+        sql = f"SELECT {keep} FROM ({t._rel.sql}) AS {_T} WHERE {_T}.{gid} IN (SELECT {gid} FROM ({inner}))"
+        from .table import _plan_schema
+
+        _plan_schema(t._ctx, sql)
+        rel = t._rel.__class__(sql, t._rel.schema, t._rel.hidden, t._rel.order, t._rel.sort_keys, t._rel.sources)
+        return NestedTable(t._with(rel), self._gid, self._parts)
+
+    def __len__(self) -> int:
+        from .table import _T
+
+        sql = f"SELECT count(DISTINCT {_sql.quote_ident(self._gid)}) FROM ({self._t._rel.sql}) AS {_T}"
+        return int(self._t._run(sql).to_arrow_table().column(0)[0].as_py())
+
+    def count(self) -> int:
+        """The number of groups (same as ``len()``)."""
+        return len(self)
+
+    def __repr__(self) -> str:
+        return f"<NestedTable of {self._t.columns}, grouped consecutively>"
+
+
+def require_order(t: LTSeq, what: str) -> None:
+    if not t._rel.sort_keys:
+        raise SortRequiredError(
+            f"{what} needs an order, and this table has none declared: call .sort(...) first "
+            "(or .assume_sorted(...) for data already in order)"
+        )
+
+
+__all__ = ["NestedTable", "GroupProxy", "GroupAgg", "GROUP_ID_COLUMN"]
