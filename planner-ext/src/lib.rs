@@ -21,6 +21,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub mod codec;
+pub mod group_ordered;
 mod guard;
 pub mod planner;
 pub mod scan;
@@ -28,6 +29,7 @@ pub mod sequence;
 pub mod window;
 
 pub use codec::{LtseqLogicalCodec, LtseqPhysicalCodec};
+pub use group_ordered::{AggCall, Boundary, GroupOrderedExec, GroupOrderedTableProvider};
 pub use planner::{LtseqExtensionPlanner, LtseqQueryPlanner};
 pub use scan::{SequenceTableFunction, SequenceTableProvider, SEQUENCE_FUNCTION_NAME};
 pub use sequence::{SequenceExec, SequenceNode, DEFAULT_ORDINAL_COLUMN};

@@ -172,6 +172,9 @@ impl PreparedCall {
 #[derive(Debug)]
 pub struct WindowExec {
     input: Arc<dyn ExecutionPlan>,
+    /// Declared output partitions: the rows all come out of partition 0, the others are empty
+    /// (see `with_output_partitions`).
+    output_partitions: usize,
     /// When set, the input's partitions, read one after another in index order, are the
     /// order (each ascending in this ordinal column, which is checked while reading).
     concat_by: Option<String>,
@@ -213,6 +216,18 @@ fn output_schema(input_schema: &SchemaRef, prepared: &[PreparedCall]) -> Result<
 }
 
 impl WindowExec {
+    /// Declares `n` output partitions, all but the first empty. The operator runs as one
+    /// ordered stream; a host that sees a single partition splits it round-robin for
+    /// parallelism, which scatters the order that a following ltseq operator needs. With the
+    /// host's partition count declared, it leaves the stream whole.
+    pub fn with_output_partitions(mut self, n: usize) -> Self {
+        let n = n.max(1);
+        self.output_partitions = n;
+        let props = self.properties.as_ref().clone();
+        self.properties = Arc::new(props.with_partitioning(Partitioning::UnknownPartitioning(n)));
+        self
+    }
+
     /// `input` must deliver its rows in window order: as one partition, or, with `concat_by`,
     /// as partitions that are in order one after another (ascending in that ordinal column).
     pub fn try_new(
@@ -281,6 +296,7 @@ impl WindowExec {
         };
         Ok(Self {
             input,
+            output_partitions: 1,
             concat_by,
             partition_by,
             calls,
@@ -421,16 +437,24 @@ impl ExecutionPlan for WindowExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         no_panic(NAME, || {
-            if partition != 0 {
+            if partition >= self.output_partitions {
                 return Err(DataFusionError::Internal(format!(
-                    "{NAME}: partition {partition} requested, it has one"
+                    "{NAME}: partition {partition} requested, it has {}",
+                    self.output_partitions
                 )));
+            }
+            if partition > 0 {
+                return Ok(
+                    Box::pin(datafusion::physical_plan::EmptyRecordBatchStream::new(
+                        Arc::clone(&self.schema),
+                    )) as SendableRecordBatchStream,
+                );
             }
             let input = match &self.concat_by {
                 None => self.input.execute(0, context)?,
                 Some(name) => {
                     let index = self.input.schema().index_of(name)?;
-                    concat_partitions(Arc::clone(&self.input), index, context)
+                    concat_partitions_stream(Arc::clone(&self.input), index, context)
                 }
             };
             let stream = WindowStream {
@@ -462,7 +486,7 @@ impl ExecutionPlan for WindowExec {
 /// The input's partitions one after another, checking that the ordinal column keeps rising
 /// (the partitions must be in order one after another; an input that is not ends in an error
 /// rather than a wrong answer).
-fn concat_partitions(
+pub(crate) fn concat_partitions_stream(
     input: Arc<dyn ExecutionPlan>,
     ordinal: usize,
     context: Arc<TaskContext>,
@@ -811,12 +835,20 @@ impl datafusion::catalog::TableProvider for WindowTableProvider {
             Some(p) => p.clone(),
             None => (0..self.schema.fields().len()).collect(),
         };
+        // Only the calls whose columns the query reads are evaluated.
+        let calls: Vec<WindowCall> = self
+            .calls
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| wanted.contains(&(n_input + c)))
+            .map(|(_, call)| call.clone())
+            .collect();
         // The input columns needed: the ones asked for, the partition keys and the arguments.
         let mut needed: Vec<usize> = wanted.iter().copied().filter(|&i| i < n_input).collect();
         for name in self.partition_by.iter().chain(&self.ordinal) {
             needed.push(self.input_schema.index_of(name)?);
         }
-        for call in &self.calls {
+        for call in &calls {
             for arg in &call.args {
                 if let WindowArg::Column(name) = arg {
                     needed.push(self.input_schema.index_of(name)?);
@@ -850,13 +882,11 @@ impl datafusion::catalog::TableProvider for WindowTableProvider {
             }
             None => {}
         }
-        let exec: Arc<dyn ExecutionPlan> = Arc::new(WindowExec::try_new(
-            plan,
-            concat_by,
-            self.partition_by.clone(),
-            self.calls.clone(),
-            true,
-        )?);
+        let target = session.config_options().execution.target_partitions;
+        let exec: Arc<dyn ExecutionPlan> = Arc::new(
+            WindowExec::try_new(plan, concat_by, self.partition_by.clone(), calls, true)?
+                .with_output_partitions(target),
+        );
         let exec_schema = exec.schema();
         let exprs = wanted
             .iter()
@@ -885,7 +915,7 @@ impl datafusion::catalog::TableProvider for WindowTableProvider {
 
 /// Whether every node of `plan` keeps each partition's rows in order and in place: projections,
 /// filters, batch coalescing and cooperative yielding above ltseq's ordered operators.
-fn keeps_partition_order(plan: &Arc<dyn ExecutionPlan>) -> bool {
+pub(crate) fn keeps_partition_order(plan: &Arc<dyn ExecutionPlan>) -> bool {
     let name = plan.name();
     if name.starts_with("LtseqSequenceExec") || name.starts_with(NAME) {
         return plan.children().is_empty()
@@ -899,7 +929,10 @@ fn keeps_partition_order(plan: &Arc<dyn ExecutionPlan>) -> bool {
 }
 
 /// `plan` sorted on the ordinal column into one partition.
-fn sort_by_ordinal(plan: Arc<dyn ExecutionPlan>, ordinal: &str) -> Result<Arc<dyn ExecutionPlan>> {
+pub(crate) fn sort_by_ordinal(
+    plan: Arc<dyn ExecutionPlan>,
+    ordinal: &str,
+) -> Result<Arc<dyn ExecutionPlan>> {
     use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
     use datafusion::physical_plan::sorts::sort::SortExec;
     use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;

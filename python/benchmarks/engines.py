@@ -11,6 +11,12 @@ Workloads (stocks: symbol, day, close, volume; ordered by symbol, day):
   same symbol.
 - rolling_max_100 / rolling_max_20: the sum of each symbol's rolling max of close over 100 / 20
   rows (partial windows at the start).
+- rising_runs: per symbol, the runs of 3 or more consecutive rising closes (a close above the
+  previous day's): how many, and their total length.
+
+Workloads on clicks (watchid, userid, eventtime, url; ordered by userid, eventtime):
+- sessions: the number of sessions, a new one starting where the user changes or the gap to
+  the user's previous event exceeds 1800 s.
 """
 
 from __future__ import annotations
@@ -28,7 +34,15 @@ from pathlib import Path
 from typing import Any
 
 THREADS = 2
-WORKLOADS = ["rolling_mean_20", "cum_volume", "positive_changes", "rolling_max_100", "rolling_max_20"]
+WORKLOADS = [
+    "rolling_mean_20",
+    "cum_volume",
+    "positive_changes",
+    "rolling_max_100",
+    "rolling_max_20",
+    "rising_runs",
+    "sessions",
+]
 ENGINES = ["ltseq_dsl", "ltseq_sql", "datafusion", "duckdb", "polars", "pandas"]
 
 # The SQL every SQL engine runs, with its window functions per engine.
@@ -49,6 +63,18 @@ STOCK_SQL = {
     "rolling_max_20": "SELECT sum(m) FROM (SELECT max(close) OVER {f20} AS m FROM stocks) s",
 }
 STOCK_SQL = {k: v.format(f20=_frame(20), f100=_frame(100)) for k, v in STOCK_SQL.items()}
+# Gaps and islands the usual way: the difference of two row numbers identifies each run.
+STOCK_SQL["rising_runs"] = (
+    f"WITH a AS (SELECT symbol, day, close > lag(close) OVER ({W}) AS up FROM stocks), "
+    "b AS (SELECT symbol, up, row_number() OVER (PARTITION BY symbol ORDER BY day) - "
+    "row_number() OVER (PARTITION BY symbol, up ORDER BY day) AS grp FROM a) "
+    "SELECT count(*), sum(n) FROM (SELECT count(*) AS n FROM b WHERE up GROUP BY symbol, grp "
+    "HAVING count(*) >= 3) s"
+)
+STOCK_SQL["sessions"] = (
+    "SELECT count(*) FROM (SELECT eventtime - lag(eventtime) OVER (PARTITION BY userid ORDER BY eventtime) "
+    "AS gap FROM clicks) s WHERE gap IS NULL OR gap > 1800"
+)
 
 LTSEQ_SQL = {
     "rolling_mean_20": f"SELECT sum(m) FROM (SELECT rolling_avg(close, 20, 20) OVER ({W}) AS m FROM stocks) s",
@@ -57,6 +83,12 @@ LTSEQ_SQL = {
     "positive_changes": f"SELECT count(*) FROM (SELECT diff(close) OVER ({W}) AS d FROM stocks) s WHERE d > 0",
     "rolling_max_100": f"SELECT sum(m) FROM (SELECT rolling_max(close, 100) OVER ({W}) AS m FROM stocks) s",
     "rolling_max_20": f"SELECT sum(m) FROM (SELECT rolling_max(close, 20) OVER ({W}) AS m FROM stocks) s",
+    "rising_runs": f"WITH a AS (SELECT symbol, day, diff(close) OVER ({W}) > 0 AS up FROM stocks), "
+    f"b AS (SELECT symbol, up, run_id(up) OVER ({W}) AS r FROM a) "
+    "SELECT count(*), sum(n) FROM (SELECT count(*) AS n FROM b WHERE up GROUP BY symbol, r "
+    "HAVING count(*) >= 3) s",
+    "sessions": "SELECT count(*) FROM (SELECT diff(eventtime) OVER (PARTITION BY userid ORDER BY eventtime) "
+    "AS gap FROM clicks) s WHERE gap IS NULL OR gap > 1800",
 }
 
 
@@ -68,6 +100,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _scalar(table: Any) -> Any:
+    if table.num_columns > 1:
+        return tuple(table.column(i)[0].as_py() for i in range(table.num_columns))
     return table.column(0)[0].as_py()
 
 
@@ -83,9 +117,10 @@ def engine_datafusion(data: Path, with_ltseq: bool) -> dict[str, Callable[[], An
         import ltseq
 
         ltseq.register(ctx)
-    table = pq.read_table(data / "stocks.parquet")
-    batches = table.to_batches(max_chunksize=max(1, -(-table.num_rows // THREADS)))
-    ctx.register_record_batches("stocks", [[b] for b in batches] or [[]])
+    for name in ("stocks", "clicks"):
+        table = pq.read_table(data / f"{name}.parquet")
+        batches = table.to_batches(max_chunksize=max(1, -(-table.num_rows // THREADS)))
+        ctx.register_record_batches(name, [[b] for b in batches] or [[]])
     queries = LTSEQ_SQL if with_ltseq else STOCK_SQL
     return {w: (lambda q=q: _scalar(ctx.sql(q).to_arrow_table())) for w, q in queries.items()}
 
@@ -103,6 +138,7 @@ def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
     ltseq.register(ctx)
     # in memory, and declared in the order it is stored in
     t = LTSeq.from_arrow(pq.read_table(data / "stocks.parquet"), ctx=ctx).assume_sorted("symbol", "day")
+    clicks = LTSeq.from_arrow(pq.read_table(data / "clicks.parquet"), ctx=ctx).assume_sorted("userid", "eventtime")
 
     def total(table: LTSeq, column: str) -> Any:
         df = table.to_datafusion()  # kept alive (it keeps ltseq's tables registered) until the end
@@ -123,12 +159,31 @@ def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
     def rolling_max(n: int) -> Callable[[], Any]:
         return lambda: total(t.derive(m=lambda r: r.close.rolling(n, partition_by="symbol").max()), "m")
 
+    def rising_runs() -> Any:
+        runs = (
+            t.derive(up=lambda r: r.close.diff(partition_by="symbol") > 0)
+            .group_ordered("up", partition_by="symbol")
+            .agg(lambda g: {"up": g.first().up, "n": g.count()})
+            .filter(lambda r: r.up & (r.n >= 3))
+        )
+        df = runs.to_datafusion()
+        return _scalar(df.aggregate([], [f.count(col("n")), f.sum(col("n"))]).to_arrow_table())
+
+    def sessions() -> Any:
+        return len(
+            clicks.group_ordered(
+                split=lambda r: (r.userid != r.userid.shift(1)) | (r.eventtime - r.eventtime.shift(1) > 1800)
+            )
+        )
+
     return {
         "rolling_mean_20": rolling_mean,
         "cum_volume": cum_volume,
         "positive_changes": positive_changes,
         "rolling_max_100": rolling_max(100),
         "rolling_max_20": rolling_max(20),
+        "rising_runs": rising_runs,
+        "sessions": sessions,
     }
 
 
@@ -137,15 +192,22 @@ def engine_duckdb(data: Path) -> dict[str, Callable[[], Any]]:
 
     con = duckdb.connect()
     con.execute(f"SET threads TO {THREADS}")
-    path = str(data / "stocks.parquet").replace("'", "''")
-    con.execute(f"CREATE TABLE stocks AS SELECT * FROM read_parquet('{path}')")
-    return {w: (lambda q=q: con.execute(q).fetchone()[0]) for w, q in STOCK_SQL.items()}
+    for name in ("stocks", "clicks"):
+        path = str(data / f"{name}.parquet").replace("'", "''")
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
+
+    def run(q: str) -> Any:
+        row = con.execute(q).fetchone()
+        return row[0] if len(row) == 1 else tuple(row)
+
+    return {w: (lambda q=q: run(q)) for w, q in STOCK_SQL.items()}
 
 
 def engine_polars(data: Path) -> dict[str, Callable[[], Any]]:
     import polars as pl
 
     df = pl.read_parquet(data / "stocks.parquet")
+    clicks = pl.read_parquet(data / "clicks.parquet")  # stored ordered by (userid, eventtime)
     c = pl.col("close")
 
     def rolling_mean() -> Any:
@@ -161,16 +223,29 @@ def engine_polars(data: Path) -> dict[str, Callable[[], Any]]:
     def rolling_max(n: int) -> Callable[[], Any]:
         return lambda: df.select(c.rolling_max(n, min_samples=1).over("symbol").sum()).item()
 
+    def rising_runs() -> Any:
+        up = df.select(pl.col("symbol"), (c > c.shift(1)).over("symbol").alias("up"))
+        runs = up.with_columns(pl.struct("symbol", "up").rle_id().alias("r"))
+        sizes = runs.filter(pl.col("up")).group_by("r").len().filter(pl.col("len") >= 3)
+        return (sizes.height, int(sizes["len"].sum()) if sizes.height else None)
+
+    def sessions() -> Any:
+        u, e = pl.col("userid"), pl.col("eventtime")
+        return clicks.select(((u != u.shift(1)) | (e.diff() > 1800)).fill_null(True).sum()).item()
+
     return {
         "rolling_mean_20": rolling_mean,
         "cum_volume": cum_volume,
         "positive_changes": positive_changes,
         "rolling_max_100": rolling_max(100),
         "rolling_max_20": rolling_max(20),
+        "rising_runs": rising_runs,
+        "sessions": sessions,
     }
 
 
 def engine_pandas(data: Path) -> dict[str, Callable[[], Any]]:
+    import numpy as np
     import pandas as pd
 
     df = pd.read_parquet(data / "stocks.parquet")
@@ -184,12 +259,33 @@ def engine_pandas(data: Path) -> dict[str, Callable[[], Any]]:
         c = df.groupby("symbol", sort=False)["volume"].cumsum()
         return int(c.groupby(df["symbol"]).max().sum())
 
+    clicks = pd.read_parquet(data / "clicks.parquet")  # stored ordered by (userid, eventtime)
+
+    def rising_runs() -> Any:
+        up = (g.diff() > 0).to_numpy()
+        sym = df["symbol"].to_numpy()
+        new = np.ones(len(up), dtype=bool)
+        new[1:] = (up[1:] != up[:-1]) | (sym[1:] != sym[:-1])
+        rid = np.cumsum(new)
+        sizes = pd.Series(rid[up]).value_counts()
+        sizes = sizes[sizes >= 3]
+        return (int(len(sizes)), int(sizes.sum()) if len(sizes) else None)
+
+    def sessions() -> Any:
+        u = clicks["userid"].to_numpy()
+        e = clicks["eventtime"].to_numpy()
+        new = np.ones(len(u), dtype=bool)
+        new[1:] = (u[1:] != u[:-1]) | (e[1:] - e[:-1] > 1800)
+        return int(new.sum())
+
     return {
         "rolling_mean_20": lambda: rolling(20, "mean", 20),
         "cum_volume": cum_volume,
         "positive_changes": lambda: int((g.diff() > 0).sum()),
         "rolling_max_100": lambda: rolling(100, "max", 1),
         "rolling_max_20": lambda: rolling(20, "max", 1),
+        "rising_runs": rising_runs,
+        "sessions": sessions,
     }
 
 

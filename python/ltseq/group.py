@@ -219,9 +219,10 @@ def _collect_aggs(e: Expr, out: list[GroupAgg]) -> None:
         _collect_aggs(c, out)
 
 
-def group_ids(t: LTSeq, key: Any, split: Any, partition_by: Any) -> tuple[Expr, list[Expr]]:
-    """The expression of the group id of each row of ``t`` (1-based, in sequence order), and
-    the partition expressions."""
+def group_ids(t: LTSeq, key: Any, split: Any, partition_by: Any) -> tuple[Expr, list[Expr], tuple[str, list[Expr]]]:
+    """The expression of the group id of each row of ``t`` (1-based, in sequence order), the
+    partition expressions, and the boundary: ``("keys", key expressions)`` or
+    ``("split", [predicate])``."""
     proxy = t._proxy()
     parts: list[Any] = []
     if partition_by is not None:
@@ -241,7 +242,7 @@ def group_ids(t: LTSeq, key: Any, split: Any, partition_by: Any) -> tuple[Expr, 
             raise TypeError(f"group_ordered(split=...) needs a condition, but {pred!r} is {pred.dtype}")
         first = row_number().over(partition_by=parts or None) == 1
         start: Expr = first | pred.fill_null(False)
-        return IfElse(start, Literal(1), Literal(0)).cum_sum(), parts
+        return IfElse(start, Literal(1), Literal(0)).cum_sum(), parts, ("split", [pred.fill_null(False)])
     keys: list[Expr] = []
     for k in key if isinstance(key, (list, tuple)) else [key]:
         if isinstance(k, str):
@@ -258,22 +259,24 @@ def group_ids(t: LTSeq, key: Any, split: Any, partition_by: Any) -> tuple[Expr, 
         raise ValueError("group_ordered() needs a key (a name, several names, or a lambda) or split=")
     run = Window("run_id", keys, "int64", f"run_id({', '.join(repr(k) for k in keys)})", partition_by=parts)
     if not parts:
-        return run, parts  # run ids over the whole table are the group ids
+        return run, parts, ("keys", keys)  # run ids over the whole table are the group ids
     # Within partitions, a group starts where the run id changes (or the partition starts);
     # the group id counts starts over the whole table.
     start = run != run.shift(1, default=0, partition_by=parts)
-    return IfElse(start, Literal(1), Literal(0)).cum_sum(), parts
+    return IfElse(start, Literal(1), Literal(0)).cum_sum(), parts, ("keys", keys)
 
 
 class NestedTable:
     """Groups of consecutive rows of an ordered table (from :meth:`LTSeq.group_ordered`)."""
 
-    __slots__ = ("_t", "_gid", "_parts")
+    __slots__ = ("_t", "_gid", "_parts", "_boundary")
 
-    def __init__(self, t: LTSeq, gid: str, parts: list[Expr]) -> None:
+    def __init__(self, t: LTSeq, gid: str, parts: list[Expr], boundary: tuple[str, list[Expr]] | None) -> None:
         self._t = t  # the rows, with the group id in the hidden column `gid`
         self._gid = gid
         self._parts = parts
+        # How groups start (None after filter: then the group id column itself is the key).
+        self._boundary = boundary
 
     # --- helpers ---------------------------------------------------------------------------------
     def _group_proxy(self) -> GroupProxy:
@@ -322,6 +325,98 @@ class NestedTable:
                 )
             rewritten[name] = replace_nodes(e, mapping)
         return sql, rewritten, names
+
+    def _operator_query(self, aggs: list[GroupAgg]) -> tuple[str, dict[int, Expr], Any] | None:
+        """``aggs`` on ltseq's GroupOrdered operator: the query of one row per group (its
+        ``__group_id__`` and one column per aggregate), the aggregates' replacements, and the
+        registered tables to keep alive; None when an aggregate needs the SQL path."""
+        from . import _native
+        from . import window as window_module
+        from .table import _T, ORDINAL, QueryError, _message, _new_name, _order_sql, _Source
+
+        if not window_module.use_operator:
+            return None
+        t = self._t
+        rel = t._rel
+        computed: list[tuple[Expr, str]] = []  # expressions to compute as input columns
+
+        def column_of(e: Expr) -> str:
+            if isinstance(e, Column):
+                return e.name
+            name = _new_name("a")
+            computed.append((e, name))
+            return name
+
+        names = {
+            "count": "count",
+            "first": "first_value",
+            "last": "last_value",
+            "sum": "sum",
+            "avg": "avg",
+            "min": "min",
+            "max": "max",
+            "median": "median",
+            "std": "stddev",
+            "var": "var_samp",
+            "all": "bool_and",
+            "any": "bool_or",
+            "none": "bool_or",
+        }
+        calls = []
+        mapping: dict[int, Expr] = {}
+        for a in aggs:
+            if id(a) in mapping:
+                continue
+            if a.func not in names:
+                return None
+            args = []
+            if a.arg is not None:
+                arg = a.arg.fill_null(False) if a.func in ("all", "any", "none") else a.arg
+                args.append(column_of(arg))
+            out = _new_name("g")
+            calls.append((names[a.func], args, out))
+            col = Column(out, a.dtype)
+            mapping[id(a)] = ~col if a.func == "none" else col
+        parts: list[str] = []
+        for p in self._parts:
+            parts.append(column_of(p))
+        keys: list[str] | None = None
+        split: str | None = None
+        if self._boundary is None:
+            keys, parts = [self._gid], []
+        elif self._boundary[0] == "keys":
+            keys = [column_of(k) for k in self._boundary[1]]
+        else:
+            split = column_of(self._boundary[1][0])
+        sort_keys = rel.sort_keys or ()
+        contiguous = {p.name for p in self._parts if isinstance(p, Column)} == {
+            k for k, _ in sort_keys[: len(self._parts)]
+        } and all(isinstance(p, Column) for p in self._parts)
+        # Compute them (windows in a split predicate, such as shift, first) as input columns.
+        base, staged, keep = t._stage([e for e, _ in computed])
+        extra = [f"{e.to_sql()} AS {_sql.quote_ident(n)}" for e, (_, n) in zip(staged, computed)]
+        view_sql = f"SELECT {', '.join([f'{_T}.*', *extra])} FROM ({base}) AS {_T}"
+        ordinal = None
+        if rel.order == ((ORDINAL, False),) and (contiguous or self._boundary is None):
+            ordinal = ORDINAL
+        else:
+            order = (
+                [] if contiguous or self._boundary is None else [f"{_sql.quote_ident(p)} ASC NULLS LAST" for p in parts]
+            )
+            order.append(_order_sql(rel.order))
+            view_sql += f" ORDER BY {', '.join(order)}"
+        view = _new_name("view")
+        table = _new_name("groups")
+        ctx = t._ctx
+        try:
+            ctx.register_view(view, ctx.sql(view_sql))
+            source = (_Source(ctx, table, view), keep)
+            schema = ctx.table(view).schema()
+            operator = _native.GroupOrderedTable(view, schema, parts, calls, keys=keys, split=split, ordinal=ordinal)
+            ctx.register_table(table, operator)
+        except Exception as e:
+            raise QueryError(f"{_message(e)}\n  in SQL: {view_sql}") from e
+        return f"SELECT * FROM {_sql.quote_ident(table)}", mapping, source
 
     def _new_columns(self, fn: Any, what: str) -> dict[str, Expr]:
         from .table import _check_user_name
@@ -376,14 +471,26 @@ class NestedTable:
         from .table import _T, _plan_schema, _Rel
 
         new = self._new_columns(fn, "agg()")
-        inner, rewritten, _ = self._group_query(new)
-        select = [f"{e.to_sql()} AS {_sql.quote_ident(n)}" for n, e in rewritten.items()]
-        select.append(f"{_sql.quote_ident(self._gid)}")
-        sql = f"SELECT {', '.join(select)} FROM ({inner}) AS {_T}"
         t = self._t
+        found: list[GroupAgg] = []
+        for e in new.values():
+            _collect_aggs(e, found)
+        fast = self._operator_query(found) if all(contains_group_agg(e) for e in new.values()) else None
+        sources = t._rel.sources
+        if fast is not None:
+            inner, mapping, source = fast
+            rewritten = {n: replace_nodes(e, mapping) for n, e in new.items()}
+            group_id = GROUP_ID_COLUMN
+            sources = sources + (source,)
+        else:
+            inner, rewritten, _ = self._group_query(new)
+            group_id = self._gid
+        select = [f"{e.to_sql()} AS {_sql.quote_ident(n)}" for n, e in rewritten.items()]
+        select.append(f"{_sql.quote_ident(group_id)} AS {_sql.quote_ident(self._gid)}")
+        sql = f"SELECT {', '.join(select)} FROM ({inner}) AS {_T}"
         schema = _plan_schema(t._ctx, sql)
         visible = schema.remove(schema.get_field_index(self._gid))
-        return t._with(_Rel(sql, visible, (self._gid,), ((self._gid, False),), None, t._rel.sources))
+        return t._with(_Rel(sql, visible, (self._gid,), ((self._gid, False),), None, sources))
 
     def derive(self, fn: Callable[[Any], Any]) -> LTSeq:
         """Every row, plus group-level columns broadcast to the rows of each group (an existing
@@ -429,13 +536,21 @@ class NestedTable:
 
         _plan_schema(t._ctx, sql)
         rel = t._rel.__class__(sql, t._rel.schema, t._rel.hidden, t._rel.order, t._rel.sort_keys, t._rel.sources)
-        return NestedTable(t._with(rel), self._gid, self._parts)
+        return NestedTable(t._with(rel), self._gid, self._parts, None)
 
     def __len__(self) -> int:
         from .table import _T
 
-        sql = f"SELECT count(DISTINCT {_sql.quote_ident(self._gid)}) FROM ({self._t._rel.sql}) AS {_T}"
-        return int(self._t._run(sql).to_arrow_table().column(0)[0].as_py())
+        fast = self._operator_query([])
+        if fast is not None:
+            inner, _, source = fast
+            sql = f"SELECT count(*) FROM ({inner}) AS {_T}"
+            result = self._t._run(sql).to_arrow_table()
+            del source  # kept alive until the query ran
+        else:
+            sql = f"SELECT count(DISTINCT {_sql.quote_ident(self._gid)}) FROM ({self._t._rel.sql}) AS {_T}"
+            result = self._t._run(sql).to_arrow_table()
+        return int(result.column(0)[0].as_py())
 
     def count(self) -> int:
         """The number of groups (same as ``len()``)."""

@@ -675,12 +675,12 @@ class LTSeq:
         if (key is None) == (split is None):
             raise TypeError("group_ordered() takes a key or split=, exactly one of them")
         require_order(self, "group_ordered()")
-        gid_expr, parts = group_ids(self, key, split, partition_by)
+        gid_expr, parts, boundary = group_ids(self, key, split, partition_by)
         gid = _new_name("gid")
         base, (gid_expr,), sources = self._stage([gid_expr])
         out = [(f"{_T}.{quote_ident(c)}", c) for c in self.columns]
         rel = self._derive_rel(out, hidden_extra=[(gid_expr.to_sql(), gid)], base_sql=base, sources=sources)
-        return NestedTable(self._with(rel), gid, parts)
+        return NestedTable(self._with(rel), gid, parts, boundary)
 
     group_consecutive = group_ordered
 

@@ -22,8 +22,8 @@ use datafusion_ffi::query_planner::FFI_QueryPlanner;
 use datafusion_ffi::table_provider::FFI_TableProvider;
 use datafusion_ffi::udwf::FFI_WindowUDF;
 use ltseq_planner::{
-    LtseqLogicalCodec, LtseqPhysicalCodec, LtseqQueryPlanner, SequenceTableProvider, WindowArg,
-    WindowCall, WindowTableProvider,
+    AggCall, Boundary, GroupOrderedTableProvider, LtseqLogicalCodec, LtseqPhysicalCodec,
+    LtseqQueryPlanner, SequenceTableProvider, WindowArg, WindowCall, WindowTableProvider,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -253,6 +253,77 @@ impl WindowTable {
     }
 }
 
+/// The `GroupOrdered` operator over a named input table, as a table for `ctx.register_table`:
+/// one row per group of consecutive rows (`__group_id__`, then the aggregates).
+#[pyclass(module = "ltseq._native", frozen)]
+struct GroupOrderedTable {
+    provider: Arc<GroupOrderedTableProvider>,
+}
+
+#[pymethods]
+impl GroupOrderedTable {
+    /// `keys`: group where these columns change; or `split`: a BOOLEAN column, true where a
+    /// group starts. `aggs`: `(function, [argument columns], output)`.
+    #[new]
+    #[pyo3(signature = (input, schema, partition_by, aggs, keys = None, split = None, ordinal = None))]
+    fn new(
+        input: String,
+        schema: Bound<'_, PyAny>,
+        partition_by: Vec<String>,
+        aggs: Vec<(String, Vec<String>, String)>,
+        keys: Option<Vec<String>>,
+        split: Option<String>,
+        ordinal: Option<String>,
+    ) -> PyResult<Self> {
+        let schema = arrow_schema(&schema)?;
+        let boundary = match (keys, split) {
+            (Some(k), None) => Boundary::Keys(k),
+            (None, Some(s)) => Boundary::Split(s),
+            _ => {
+                return Err(PyValueError::new_err(
+                    "give exactly one of keys= and split=",
+                ))
+            }
+        };
+        let aggs = aggs
+            .into_iter()
+            .map(|(function, args, output)| AggCall {
+                function,
+                args,
+                output,
+            })
+            .collect();
+        let provider = GroupOrderedTableProvider::try_new(
+            input,
+            Arc::new(schema),
+            ordinal,
+            partition_by,
+            boundary,
+            aggs,
+        )
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Self {
+            provider: Arc::new(provider),
+        })
+    }
+
+    fn __datafusion_table_provider__<'py>(
+        &self,
+        py: Python<'py>,
+        session: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let codec: FFI_LogicalExtensionCodec = capsule_value(
+            &session,
+            "__datafusion_logical_extension_codec__",
+            c"datafusion_logical_extension_codec",
+            None,
+        )?;
+        let provider: Arc<dyn TableProvider> = self.provider.clone();
+        let ffi = FFI_TableProvider::new_with_ffi_codec(provider, false, None, codec);
+        PyCapsule::new_with_value(py, ffi, c"datafusion_table_provider")
+    }
+}
+
 /// ltseq's logical extension codec.
 #[pyclass(module = "ltseq._native", frozen)]
 struct LogicalCodec {
@@ -418,6 +489,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Extension>()?;
     m.add_class::<SequenceTable>()?;
     m.add_class::<WindowTable>()?;
+    m.add_class::<GroupOrderedTable>()?;
     m.add_function(wrap_pyfunction!(window_functions, m)?)?;
     m.add_function(wrap_pyfunction!(sql_reference_markdown, m)?)?;
     Ok(())

@@ -14,6 +14,14 @@ from hypothesis import strategies as st
 
 import ltseq
 from ltseq import LTSeq, SortRequiredError
+from ltseq import window as window_module
+
+
+@pytest.fixture(autouse=True, params=["operator", "sql"])
+def mode(request, monkeypatch):
+    """Every test runs with ltseq's operators (GroupOrdered, Window) and with SQL only."""
+    monkeypatch.setattr(window_module, "use_operator", request.param == "operator")
+    return request.param
 
 
 def ctx(batch: int = 8192):
@@ -43,7 +51,9 @@ ROWS = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(ROWS, st.sampled_from([1, 3, 8192]))
 def test_groups_match_the_oracle(rows, batch):
     data = {
@@ -99,6 +109,13 @@ def test_groups_match_the_oracle(rows, batch):
 def stock():
     closes = [10, 11, 12, 13, 14, 13, 12, 13, 14, 15, 16, 17, 16]
     return LTSeq.from_dict({"date": list(range(1, len(closes) + 1)), "close": closes})
+
+
+def test_the_operator_is_used(mode):
+    t = LTSeq.from_dict({"i": [1, 2, 3], "k": [1, 1, 2]}).sort("i")
+    a = t.group_ordered("k").agg(lambda g: {"n": g.count()})
+    assert a.to_dicts() == [{"n": 2}, {"n": 1}]
+    assert ("LtseqGroupOrderedExec" in a.explain()) == (mode == "operator")
 
 
 def test_the_showcase_rising_more_than_three_days():

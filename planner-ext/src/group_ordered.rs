@@ -1,0 +1,700 @@
+//! The `GroupOrdered` operator: groups of consecutive rows, aggregated in one streaming pass.
+//!
+//! Over input in sequence order, a group is a run of rows with equal keys (NULL equal to NULL),
+//! or, in split mode, the rows from one row whose boolean split column is true to the next;
+//! groups also end where the `partition_by` columns change. Each batch is cut into groups with
+//! arrow's `partition` kernel (the last row of the previous batch decides whether the first
+//! group continues); the aggregates are DataFusion's own `GroupsAccumulator`s (or per-group
+//! `Accumulator`s for functions without one), fed in row order, so `first_value` and
+//! `last_value` see each group's rows in sequence order. Completed groups are emitted after
+//! every batch (`EmitTo::First`); only the open group is kept.
+//!
+//! Output: one row per group, in sequence order: the group id (BIGINT, 1-based), then one
+//! column per aggregate.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch};
+use datafusion::arrow::compute::{concat, partition};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::ScalarValue;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{Accumulator, AggregateUDF, EmitTo, GroupsAccumulator};
+use datafusion::physical_expr::aggregate::{AggregateExprBuilder, AggregateFunctionExpr};
+use datafusion::physical_expr::expressions::{Column, Literal};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{
+    Boundedness, ChildrenPropertiesMode, EmissionType, ReplaceChildrenOptions,
+};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
+    PlanProperties,
+};
+use futures::{Stream, StreamExt};
+
+use crate::guard::{no_panic, GuardedStream};
+use crate::window::{concat_partitions_stream, keeps_partition_order, sort_by_ordinal};
+
+const NAME: &str = "LtseqGroupOrderedExec";
+
+/// Where a new group starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Boundary {
+    /// Where any of these columns changes (NULL equal to NULL).
+    Keys(Vec<String>),
+    /// Where this boolean column is true (NULL and false continue the group).
+    Split(String),
+}
+
+/// `function(args)` over each group, into the output column `output`; no arguments means
+/// `count(*)`-style counting of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggCall {
+    pub function: String,
+    pub args: Vec<String>,
+    pub output: String,
+}
+
+/// An aggregate function by name (DataFusion's built-in aggregates).
+pub fn aggregate_function(name: &str) -> Option<Arc<AggregateUDF>> {
+    let lower = name.to_ascii_lowercase();
+    datafusion::functions_aggregate::all_default_aggregate_functions()
+        .into_iter()
+        .find(|f| f.name() == lower || f.aliases().contains(&lower))
+}
+
+fn build_aggregate(call: &AggCall, schema: &SchemaRef) -> Result<AggregateFunctionExpr> {
+    let udaf = aggregate_function(&call.function).ok_or_else(|| {
+        DataFusionError::Plan(format!(
+            "{NAME}: unknown aggregate function '{}'",
+            call.function
+        ))
+    })?;
+    let args: Vec<Arc<dyn PhysicalExpr>> = if call.args.is_empty() {
+        vec![Arc::new(Literal::new(ScalarValue::Int64(Some(1))))]
+    } else {
+        call.args
+            .iter()
+            .map(|name| {
+                let index = schema.index_of(name).map_err(|_| {
+                    DataFusionError::Plan(format!(
+                        "{NAME}: {}: no input column named {name:?}",
+                        call.function
+                    ))
+                })?;
+                Ok(Arc::new(Column::new(name, index)) as Arc<dyn PhysicalExpr>)
+            })
+            .collect::<Result<_>>()?
+    };
+    // Coerce the arguments as the SQL planner would (e.g. median of integers is a float).
+    let current: Vec<FieldRef> = args
+        .iter()
+        .map(|e| e.return_field(schema))
+        .collect::<Result<_>>()?;
+    let coerced = datafusion::logical_expr::type_coercion::functions::fields_with_udf(
+        &current,
+        udaf.as_ref(),
+    )?;
+    let args = args
+        .into_iter()
+        .zip(current.iter().zip(&coerced))
+        .map(|(e, (now, want))| {
+            if now.data_type() == want.data_type() {
+                Ok(e)
+            } else {
+                datafusion::physical_expr::expressions::cast(e, schema, want.data_type().clone())
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    AggregateExprBuilder::new(udaf, args)
+        .schema(Arc::clone(schema))
+        .alias(call.output.clone())
+        .build()
+}
+
+/// The output schema: the group id, then one field per aggregate.
+pub fn group_ordered_schema(input: &SchemaRef, aggs: &[AggCall]) -> Result<SchemaRef> {
+    let mut fields: Vec<FieldRef> =
+        vec![Arc::new(Field::new("__group_id__", DataType::Int64, false))];
+    for call in aggs {
+        let expr = build_aggregate(call, input)?;
+        let field = expr.field();
+        if fields.iter().any(|f| f.name() == field.name()) {
+            return Err(DataFusionError::Plan(format!(
+                "{NAME}: duplicate output column {:?}",
+                field.name()
+            )));
+        }
+        fields.push(Arc::new(field.as_ref().clone().with_nullable(true)));
+    }
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+#[derive(Debug)]
+pub struct GroupOrderedExec {
+    input: Arc<dyn ExecutionPlan>,
+    /// Declared output partitions: the rows all come out of partition 0, the others are empty
+    /// (see `with_output_partitions`).
+    output_partitions: usize,
+    concat_by: Option<String>,
+    partition_by: Vec<String>,
+    boundary: Boundary,
+    aggs: Vec<AggCall>,
+    hide_input: bool,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+    name: String,
+}
+
+impl GroupOrderedExec {
+    /// Declares `n` output partitions, all but the first empty. The operator runs as one
+    /// ordered stream; a host that sees a single partition splits it round-robin for
+    /// parallelism, which scatters the order that a following ltseq operator needs. With the
+    /// host's partition count declared, it leaves the stream whole.
+    pub fn with_output_partitions(mut self, n: usize) -> Self {
+        let n = n.max(1);
+        self.output_partitions = n;
+        let props = self.properties.as_ref().clone();
+        self.properties = Arc::new(props.with_partitioning(Partitioning::UnknownPartitioning(n)));
+        self
+    }
+
+    /// `input` must deliver its rows in sequence order: as one partition, or, with
+    /// `concat_by`, as partitions in order one after another (ascending in that ordinal).
+    pub fn try_new(
+        input: Arc<dyn ExecutionPlan>,
+        concat_by: Option<String>,
+        partition_by: Vec<String>,
+        boundary: Boundary,
+        aggs: Vec<AggCall>,
+        hide_input: bool,
+    ) -> Result<Self> {
+        let input_schema = input.schema();
+        if concat_by.is_none() && input.output_partitioning().partition_count() != 1 {
+            return Err(DataFusionError::Plan(format!(
+                "{NAME} needs its ordered input as one partition, got {}",
+                input.output_partitioning().partition_count()
+            )));
+        }
+        let mut key_columns = partition_by.clone();
+        match &boundary {
+            Boundary::Keys(keys) => key_columns.extend(keys.iter().cloned()),
+            Boundary::Split(column) => {
+                let field = input_schema.field_with_name(column).map_err(|_| {
+                    DataFusionError::Plan(format!("{NAME}: no input column named {column:?}"))
+                })?;
+                if field.data_type() != &DataType::Boolean {
+                    return Err(DataFusionError::Plan(format!(
+                        "{NAME}: the split column {column:?} must be BOOLEAN, got {}",
+                        field.data_type()
+                    )));
+                }
+            }
+        }
+        for name in key_columns.iter().chain(&concat_by) {
+            input_schema.index_of(name).map_err(|_| {
+                DataFusionError::Plan(format!("{NAME}: no input column named {name:?}"))
+            })?;
+        }
+        let schema = group_ordered_schema(&input_schema, &aggs)?;
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        let summary = format!(
+            "partition_by=[{}], {}, aggregates=[{}]",
+            partition_by.join(", "),
+            match &boundary {
+                Boundary::Keys(k) => format!("keys=[{}]", k.join(", ")),
+                Boundary::Split(c) => format!("split={c}"),
+            },
+            aggs.iter()
+                .map(|a| format!("{}({}) AS {}", a.function, a.args.join(", "), a.output))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let name = if hide_input {
+            format!("{NAME}({summary}; input: {})", input.name())
+        } else {
+            NAME.to_string()
+        };
+        Ok(Self {
+            input,
+            output_partitions: 1,
+            concat_by,
+            partition_by,
+            boundary,
+            aggs,
+            hide_input,
+            schema,
+            properties,
+            name,
+        })
+    }
+}
+
+impl DisplayAs for GroupOrderedExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}", self.name)
+    }
+}
+
+impl ExecutionPlan for GroupOrderedExec {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        if self.hide_input {
+            vec![]
+        } else {
+            vec![&self.input]
+        }
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn replace_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+        _options: ReplaceChildrenOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if self.hide_input {
+            if children.is_empty() {
+                return Ok(self);
+            }
+            return Err(DataFusionError::Internal(format!(
+                "{NAME} hides its input and takes no children"
+            )));
+        }
+        let [child] = <[Arc<dyn ExecutionPlan>; 1]>::try_from(children)
+            .map_err(|_| DataFusionError::Internal(format!("{NAME} takes exactly one child")))?;
+        Ok(Arc::new(GroupOrderedExec::try_new(
+            child,
+            self.concat_by.clone(),
+            self.partition_by.clone(),
+            self.boundary.clone(),
+            self.aggs.clone(),
+            false,
+        )?))
+    }
+
+    #[allow(deprecated)]
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.replace_children(
+            children,
+            ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+        )
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        no_panic(NAME, || {
+            if partition >= self.output_partitions {
+                return Err(DataFusionError::Internal(format!(
+                    "{NAME}: partition {partition} requested, it has {}",
+                    self.output_partitions
+                )));
+            }
+            if partition > 0 {
+                return Ok(
+                    Box::pin(datafusion::physical_plan::EmptyRecordBatchStream::new(
+                        Arc::clone(&self.schema),
+                    )) as SendableRecordBatchStream,
+                );
+            }
+            let input_schema = self.input.schema();
+            let input = match &self.concat_by {
+                None => self.input.execute(0, context)?,
+                Some(name) => {
+                    let index = input_schema.index_of(name)?;
+                    concat_partitions_stream(Arc::clone(&self.input), index, context)
+                }
+            };
+            let mut aggs = Vec::with_capacity(self.aggs.len());
+            for call in &self.aggs {
+                let expr = build_aggregate(call, &input_schema)?;
+                let state = if expr.groups_accumulator_supported() {
+                    AggState::Groups(expr.create_groups_accumulator()?)
+                } else {
+                    AggState::PerGroup(Vec::new())
+                };
+                aggs.push((expr, state));
+            }
+            let mut keys = Vec::new();
+            for name in &self.partition_by {
+                keys.push(input_schema.index_of(name)?);
+            }
+            let split = match &self.boundary {
+                Boundary::Keys(k) => {
+                    for name in k {
+                        keys.push(input_schema.index_of(name)?);
+                    }
+                    None
+                }
+                Boundary::Split(c) => Some(input_schema.index_of(c)?),
+            };
+            let stream = GroupOrderedStream {
+                input: Some(input),
+                schema: Arc::clone(&self.schema),
+                keys,
+                split,
+                partitions: self.partition_by.len(),
+                aggs,
+                last_key: None,
+                open: false,
+                next_id: 1,
+            };
+            Ok(Box::pin(GuardedStream::new(Box::pin(stream), NAME)) as SendableRecordBatchStream)
+        })
+    }
+}
+
+enum AggState {
+    Groups(Box<dyn GroupsAccumulator>),
+    /// One accumulator per group not yet emitted (the open group is the last).
+    PerGroup(Vec<Box<dyn Accumulator>>),
+}
+
+struct GroupOrderedStream {
+    input: Option<SendableRecordBatchStream>,
+    schema: SchemaRef,
+    /// Key columns (partition columns first): a change in any starts a group.
+    keys: Vec<usize>,
+    split: Option<usize>,
+    /// How many of `keys` are partition columns (in split mode, only those).
+    partitions: usize,
+    aggs: Vec<(AggregateFunctionExpr, AggState)>,
+    last_key: Option<Vec<ArrayRef>>,
+    /// Whether a group is open (started in an earlier batch and not yet emitted).
+    open: bool,
+    next_id: i64,
+}
+
+impl GroupOrderedStream {
+    /// Group starts within `batch`: `starts[i]` is true where row `i` begins a new group.
+    fn starts(&mut self, batch: &RecordBatch) -> Result<Vec<bool>> {
+        let rows = batch.num_rows();
+        let mut starts = vec![false; rows];
+        let keys: Vec<ArrayRef> = self
+            .keys
+            .iter()
+            .map(|&i| Arc::clone(batch.column(i)))
+            .collect();
+        let boundary_keys: &[ArrayRef] = if self.split.is_some() {
+            &keys[..self.partitions]
+        } else {
+            &keys
+        };
+        if !boundary_keys.is_empty() {
+            for range in partition(boundary_keys)?.ranges() {
+                starts[range.start] = true;
+            }
+            // Does the batch's first row continue the previous batch's last group?
+            if let Some(last) = &self.last_key {
+                let pairs = last
+                    .iter()
+                    .zip(boundary_keys)
+                    .map(|(a, b)| concat(&[a.as_ref(), b.slice(0, 1).as_ref()]))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                starts[0] = partition(&pairs)?.len() > 1;
+            }
+            self.last_key = Some(boundary_keys.iter().map(|k| k.slice(rows - 1, 1)).collect());
+        }
+        if let Some(split) = self.split {
+            let flags = batch.column(split).as_boolean();
+            for (i, start) in starts.iter_mut().enumerate() {
+                if flags.is_valid(i) && flags.value(i) {
+                    *start = true;
+                }
+            }
+        }
+        if !self.open {
+            starts[0] = true; // the very first row
+        }
+        Ok(starts)
+    }
+
+    /// Aggregates one batch; returns the groups it completed.
+    fn push(&mut self, batch: RecordBatch) -> Result<Option<RecordBatch>> {
+        let rows = batch.num_rows();
+        if rows == 0 {
+            return Ok(None);
+        }
+        let starts = self.starts(&batch)?;
+        // Group index of each row, counting the open group (if any) as 0.
+        let mut index = Vec::with_capacity(rows);
+        let mut current: isize = if self.open { 0 } else { -1 };
+        for &s in &starts {
+            if s {
+                current += 1;
+            }
+            index.push(current.max(0) as usize);
+        }
+        let total = index.last().map(|&i| i + 1).unwrap_or(0);
+        for (expr, state) in self.aggs.iter_mut() {
+            let values: Vec<ArrayRef> = expr
+                .expressions()
+                .iter()
+                .map(|e| e.evaluate(&batch).and_then(|v| v.into_array(rows)))
+                .collect::<Result<_>>()?;
+            match state {
+                AggState::Groups(acc) => acc.update_batch(&values, &index, None, total)?,
+                AggState::PerGroup(accs) => {
+                    while accs.len() < total {
+                        accs.push(expr.create_accumulator()?);
+                    }
+                    let mut start = 0;
+                    while start < rows {
+                        let g = index[start];
+                        let mut end = start + 1;
+                        while end < rows && index[end] == g {
+                            end += 1;
+                        }
+                        let slices: Vec<ArrayRef> =
+                            values.iter().map(|v| v.slice(start, end - start)).collect();
+                        accs[g].update_batch(&slices)?;
+                        start = end;
+                    }
+                }
+            }
+        }
+        self.open = true;
+        // Every group but the last is complete.
+        self.emit(total - 1)
+    }
+
+    /// Emits the first `n` groups.
+    fn emit(&mut self, n: usize) -> Result<Option<RecordBatch>> {
+        if n == 0 {
+            return Ok(None);
+        }
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(
+            self.next_id..self.next_id + n as i64,
+        ));
+        self.next_id += n as i64;
+        let mut columns = vec![ids];
+        for (i, (_, state)) in self.aggs.iter_mut().enumerate() {
+            let field = self.schema.field(i + 1);
+            let array = match state {
+                AggState::Groups(acc) => acc.evaluate(EmitTo::First(n))?,
+                AggState::PerGroup(accs) => {
+                    let done: Vec<Box<dyn Accumulator>> = accs.drain(..n).collect();
+                    let mut values = Vec::with_capacity(n);
+                    for mut acc in done {
+                        values.push(acc.evaluate()?);
+                    }
+                    ScalarValue::iter_to_array(values)?
+                }
+            };
+            let array = if array.data_type() != field.data_type() {
+                datafusion::arrow::compute::cast(&array, field.data_type())?
+            } else {
+                array
+            };
+            columns.push(array);
+        }
+        Ok(Some(RecordBatch::try_new(
+            Arc::clone(&self.schema),
+            columns,
+        )?))
+    }
+}
+
+impl Stream for GroupOrderedStream {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            let Some(input) = self.input.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match input.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(batch))) => match self.push(batch) {
+                    Ok(Some(out)) => return Poll::Ready(Some(Ok(out))),
+                    Ok(None) => {}
+                    Err(e) => return Poll::Ready(Some(Err(e))),
+                },
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => {
+                    self.input = None;
+                    let open = usize::from(self.open);
+                    self.open = false;
+                    return match self.emit(open) {
+                        Ok(Some(out)) => Poll::Ready(Some(Ok(out))),
+                        Ok(None) => Poll::Ready(None),
+                        Err(e) => Poll::Ready(Some(Err(e))),
+                    };
+                }
+            }
+        }
+    }
+}
+
+impl RecordBatchStream for GroupOrderedStream {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+}
+
+/// The `GroupOrdered` operator over a named input table, as a table (the table-provider
+/// route); the input must deliver its rows in sequence order (see `WindowTableProvider`).
+#[derive(Debug)]
+pub struct GroupOrderedTableProvider {
+    input_name: String,
+    input_schema: SchemaRef,
+    ordinal: Option<String>,
+    partition_by: Vec<String>,
+    boundary: Boundary,
+    aggs: Vec<AggCall>,
+    schema: SchemaRef,
+}
+
+impl GroupOrderedTableProvider {
+    pub fn try_new(
+        input_name: impl Into<String>,
+        input_schema: SchemaRef,
+        ordinal: Option<String>,
+        partition_by: Vec<String>,
+        boundary: Boundary,
+        aggs: Vec<AggCall>,
+    ) -> Result<Self> {
+        let schema = group_ordered_schema(&input_schema, &aggs)?;
+        Ok(Self {
+            input_name: input_name.into(),
+            input_schema,
+            ordinal,
+            partition_by,
+            boundary,
+            aggs,
+            schema,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl datafusion::catalog::TableProvider for GroupOrderedTableProvider {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        datafusion::datasource::TableType::View
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&datafusion::logical_expr::Expr],
+    ) -> Result<Vec<datafusion::logical_expr::TableProviderFilterPushDown>> {
+        Ok(vec![
+            datafusion::logical_expr::TableProviderFilterPushDown::Unsupported;
+            filters.len()
+        ])
+    }
+
+    async fn scan(
+        &self,
+        session: &dyn datafusion::catalog::Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[datafusion::logical_expr::Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let mut needed: Vec<String> = self.partition_by.clone();
+        match &self.boundary {
+            Boundary::Keys(k) => needed.extend(k.iter().cloned()),
+            Boundary::Split(c) => needed.push(c.clone()),
+        }
+        for a in &self.aggs {
+            needed.extend(a.args.iter().cloned());
+        }
+        needed.extend(self.ordinal.iter().cloned());
+        let mut indices = needed
+            .iter()
+            .map(|n| self.input_schema.index_of(n).map_err(DataFusionError::from))
+            .collect::<Result<Vec<_>>>()?;
+        if indices.is_empty() {
+            indices.push(0);
+        }
+        indices.sort_unstable();
+        indices.dedup();
+        let input = crate::scan::lookup_table(session, &self.input_name, NAME)?;
+        if input.schema().fields() != self.input_schema.fields() {
+            return Err(DataFusionError::Plan(format!(
+                "{NAME}: table '{}' changed its schema since the query was planned",
+                self.input_name
+            )));
+        }
+        let mut plan = input.scan(session, Some(&indices), &[], None).await?;
+        let mut concat_by = None;
+        match &self.ordinal {
+            Some(ordinal) if keeps_partition_order(&plan) => concat_by = Some(ordinal.clone()),
+            Some(ordinal) => plan = sort_by_ordinal(plan, ordinal)?,
+            None if plan.output_partitioning().partition_count() > 1 => {
+                return Err(DataFusionError::Plan(format!(
+                    "{NAME}: the input '{}' has several partitions and no ordinal",
+                    self.input_name
+                )));
+            }
+            None => {}
+        }
+        let target = session.config_options().execution.target_partitions;
+        let exec: Arc<dyn ExecutionPlan> = Arc::new(
+            GroupOrderedExec::try_new(
+                plan,
+                concat_by,
+                self.partition_by.clone(),
+                self.boundary.clone(),
+                self.aggs.clone(),
+                true,
+            )?
+            .with_output_partitions(target),
+        );
+        match projection {
+            None => Ok(exec),
+            Some(p)
+                if p.len() == self.schema.fields().len()
+                    && p.iter().enumerate().all(|(i, &j)| i == j) =>
+            {
+                Ok(exec)
+            }
+            Some(p) => {
+                let exprs = p
+                    .iter()
+                    .map(|&i| {
+                        let name = self.schema.field(i).name().clone();
+                        (
+                            Arc::new(Column::new(&name, i)) as Arc<dyn PhysicalExpr>,
+                            name,
+                        )
+                    })
+                    .collect::<Vec<_>>();
+                Ok(Arc::new(
+                    datafusion::physical_plan::projection::ProjectionExec::try_new(exprs, exec)?,
+                ))
+            }
+        }
+    }
+}
