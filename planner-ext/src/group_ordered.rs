@@ -141,6 +141,9 @@ pub struct GroupOrderedExec {
     /// Declared output partitions: the rows all come out of partition 0, the others are empty
     /// (see `with_output_partitions`).
     output_partitions: usize,
+    /// With a visible input: the sequence order the input must have (ascending columns); the
+    /// partition columns come first. The optimizer sorts the input only if it must.
+    order_by: Vec<String>,
     concat_by: Option<String>,
     partition_by: Vec<String>,
     boundary: Boundary,
@@ -152,6 +155,13 @@ pub struct GroupOrderedExec {
 }
 
 impl GroupOrderedExec {
+    /// Requires the (visible) input to be ordered by the partition columns, then `order_by`
+    /// (ascending, NULLs last), as one partition.
+    pub fn with_required_order(mut self, order_by: Vec<String>) -> Self {
+        self.order_by = order_by;
+        self
+    }
+
     /// Declares `n` output partitions, all but the first empty. The operator runs as one
     /// ordered stream; a host that sees a single partition splits it round-robin for
     /// parallelism, which scatters the order that a following ltseq operator needs. With the
@@ -228,6 +238,7 @@ impl GroupOrderedExec {
         Ok(Self {
             input,
             output_partitions: 1,
+            order_by: Vec::new(),
             concat_by,
             partition_by,
             boundary,
@@ -263,6 +274,48 @@ impl ExecutionPlan for GroupOrderedExec {
         }
     }
 
+    fn required_input_distribution(&self) -> Vec<datafusion::physical_plan::Distribution> {
+        if self.hide_input {
+            vec![]
+        } else {
+            vec![datafusion::physical_plan::Distribution::SinglePartition]
+        }
+    }
+
+    fn required_input_ordering(
+        &self,
+    ) -> Vec<Option<datafusion::physical_expr::OrderingRequirements>> {
+        if self.hide_input {
+            return vec![];
+        }
+        let schema = self.input.schema();
+        let sort: Vec<datafusion::physical_expr::PhysicalSortExpr> = self
+            .partition_by
+            .iter()
+            .chain(&self.order_by)
+            .filter_map(|name| {
+                let index = schema.index_of(name).ok()?;
+                Some(datafusion::physical_expr::PhysicalSortExpr::new(
+                    Arc::new(Column::new(name, index)),
+                    datafusion::arrow::compute::SortOptions {
+                        descending: false,
+                        nulls_first: false,
+                    },
+                ))
+            })
+            .collect();
+        vec![datafusion::physical_expr::LexOrdering::new(sort)
+            .map(datafusion::physical_expr::OrderingRequirements::from)]
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        if self.hide_input {
+            vec![]
+        } else {
+            vec![false]
+        }
+    }
+
     fn apply_expressions(
         &self,
         _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
@@ -285,14 +338,17 @@ impl ExecutionPlan for GroupOrderedExec {
         }
         let [child] = <[Arc<dyn ExecutionPlan>; 1]>::try_from(children)
             .map_err(|_| DataFusionError::Internal(format!("{NAME} takes exactly one child")))?;
-        Ok(Arc::new(GroupOrderedExec::try_new(
-            child,
-            self.concat_by.clone(),
-            self.partition_by.clone(),
-            self.boundary.clone(),
-            self.aggs.clone(),
-            false,
-        )?))
+        Ok(Arc::new(
+            GroupOrderedExec::try_new(
+                child,
+                self.concat_by.clone(),
+                self.partition_by.clone(),
+                self.boundary.clone(),
+                self.aggs.clone(),
+                false,
+            )?
+            .with_required_order(self.order_by.clone()),
+        ))
     }
 
     #[allow(deprecated)]

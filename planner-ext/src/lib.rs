@@ -22,6 +22,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub mod codec;
 pub mod group_ordered;
+pub mod group_sql;
 mod guard;
 pub mod planner;
 pub mod scan;
@@ -38,6 +39,14 @@ pub use window::{WindowArg, WindowCall, WindowExec, WindowTableProvider};
 /// Registers ltseq's table functions (the SQL surface of its operators) in a Rust context.
 pub fn register_table_functions(ctx: &SessionContext) {
     ctx.register_udtf(SEQUENCE_FUNCTION_NAME, Arc::new(SequenceTableFunction));
+    ctx.register_udtf(
+        group_sql::GROUP_ORDERED_FUNCTION_NAME,
+        Arc::new(group_sql::GroupOrderedTableFunction { split: false }),
+    );
+    ctx.register_udtf(
+        group_sql::GROUP_SPLIT_FUNCTION_NAME,
+        Arc::new(group_sql::GroupOrderedTableFunction { split: true }),
+    );
 }
 
 /// A `SessionContext` with everything ltseq offers a Rust user: the SQL functions, the table
