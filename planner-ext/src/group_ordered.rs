@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch};
-use datafusion::arrow::compute::{concat, partition};
+use datafusion::arrow::compute::concat;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::ScalarValue;
@@ -36,6 +36,7 @@ use datafusion::physical_plan::{
     PlanProperties,
 };
 use futures::{Stream, StreamExt};
+use ltseq_udf::run_id::key_changes;
 
 use crate::guard::{no_panic, GuardedStream};
 use crate::window::{concat_partitions_stream, keeps_partition_order, sort_by_ordinal};
@@ -392,7 +393,21 @@ impl ExecutionPlan for GroupOrderedExec {
             let mut aggs = Vec::with_capacity(self.aggs.len());
             for call in &self.aggs {
                 let expr = build_aggregate(call, &input_schema)?;
-                let state = if expr.groups_accumulator_supported() {
+                let function = call.function.to_ascii_lowercase();
+                let state = if call.args.is_empty() && function == "count" {
+                    AggState::Count {
+                        pending: Vec::new(),
+                        open: 0,
+                    }
+                } else if call.args.len() == 1
+                    && (function == "first_value" || function == "last_value")
+                {
+                    AggState::Edge {
+                        last: function == "last_value",
+                        pending: Vec::new(),
+                        open: None,
+                    }
+                } else if expr.groups_accumulator_supported() {
                     AggState::Groups(expr.create_groups_accumulator()?)
                 } else {
                     AggState::PerGroup(Vec::new())
@@ -432,6 +447,19 @@ enum AggState {
     Groups(Box<dyn GroupsAccumulator>),
     /// One accumulator per group not yet emitted (the open group is the last).
     PerGroup(Vec<Box<dyn Accumulator>>),
+    /// `first_value` / `last_value`, computed natively: rows arrive in sequence order, so a
+    /// group's first (last) value is the value at its first (last) row, gathered per batch.
+    /// `pending`: values of completed groups not yet emitted; `open`: the open group's value.
+    Edge {
+        last: bool,
+        pending: Vec<ArrayRef>,
+        open: Option<ArrayRef>,
+    },
+    /// `count(*)`: group lengths.
+    Count {
+        pending: Vec<i64>,
+        open: i64,
+    },
 }
 
 struct GroupOrderedStream {
@@ -465,26 +493,31 @@ impl GroupOrderedStream {
             &keys
         };
         if !boundary_keys.is_empty() {
-            for range in partition(boundary_keys)?.ranges() {
-                starts[range.start] = true;
+            // Row i (i >= 1) starts a group where its key tuple differs from row i - 1's
+            // (vectorized `IS DISTINCT FROM`, NULL equal to NULL) ...
+            let changes = key_changes(boundary_keys, rows)?;
+            for (i, changed) in changes.iter().enumerate() {
+                starts[i + 1] = changed;
             }
-            // Does the batch's first row continue the previous batch's last group?
+            // ... and row 0 where it differs from the previous batch's last row.
             if let Some(last) = &self.last_key {
                 let pairs = last
                     .iter()
                     .zip(boundary_keys)
                     .map(|(a, b)| concat(&[a.as_ref(), b.slice(0, 1).as_ref()]))
                     .collect::<std::result::Result<Vec<_>, _>>()?;
-                starts[0] = partition(&pairs)?.len() > 1;
+                starts[0] = key_changes(&pairs, 2)?.value(0);
             }
             self.last_key = Some(boundary_keys.iter().map(|k| k.slice(rows - 1, 1)).collect());
         }
         if let Some(split) = self.split {
             let flags = batch.column(split).as_boolean();
-            for (i, start) in starts.iter_mut().enumerate() {
-                if flags.is_valid(i) && flags.value(i) {
-                    *start = true;
-                }
+            let set = match flags.nulls() {
+                Some(nulls) => flags.values() & nulls.inner(),
+                None => flags.values().clone(),
+            };
+            for i in set.set_indices() {
+                starts[i] = true;
             }
         }
         if !self.open {
@@ -510,6 +543,8 @@ impl GroupOrderedStream {
             index.push(current.max(0) as usize);
         }
         let total = index.last().map(|&i| i + 1).unwrap_or(0);
+        let begins: Vec<usize> = (0..rows).filter(|&i| starts[i]).collect();
+        let had_open = self.open;
         for (expr, state) in self.aggs.iter_mut() {
             let values: Vec<ArrayRef> = expr
                 .expressions()
@@ -517,6 +552,71 @@ impl GroupOrderedStream {
                 .map(|e| e.evaluate(&batch).and_then(|v| v.into_array(rows)))
                 .collect::<Result<_>>()?;
             match state {
+                AggState::Count { pending, open } => {
+                    let (mut pos, mut current, mut have) = (0usize, *open, had_open);
+                    for &b in &begins {
+                        current += (b - pos) as i64;
+                        if have {
+                            pending.push(current);
+                        }
+                        current = 0;
+                        pos = b;
+                        have = true;
+                    }
+                    *open = current + (rows - pos) as i64;
+                }
+                AggState::Edge {
+                    last,
+                    pending,
+                    open,
+                } => {
+                    let v = &values[0];
+                    if !begins.is_empty() {
+                        if *last {
+                            // A group ends just before each start.
+                            if begins[0] == 0 && had_open {
+                                if let Some(o) = open.take() {
+                                    pending.push(o);
+                                }
+                            }
+                            let ends: Vec<u64> = begins
+                                .iter()
+                                .filter(|&&b| b > 0)
+                                .map(|&b| (b - 1) as u64)
+                                .collect();
+                            if !ends.is_empty() {
+                                let ends = datafusion::arrow::array::UInt64Array::from(ends);
+                                pending.push(datafusion::arrow::compute::take(
+                                    v.as_ref(),
+                                    &ends,
+                                    None,
+                                )?);
+                            }
+                        } else {
+                            if had_open {
+                                if let Some(o) = open.take() {
+                                    pending.push(o);
+                                }
+                            }
+                            let firsts: Vec<u64> = begins[..begins.len() - 1]
+                                .iter()
+                                .map(|&b| b as u64)
+                                .collect();
+                            if !firsts.is_empty() {
+                                let firsts = datafusion::arrow::array::UInt64Array::from(firsts);
+                                pending.push(datafusion::arrow::compute::take(
+                                    v.as_ref(),
+                                    &firsts,
+                                    None,
+                                )?);
+                            }
+                            *open = Some(v.slice(begins[begins.len() - 1], 1));
+                        }
+                    }
+                    if *last {
+                        *open = Some(v.slice(rows - 1, 1));
+                    }
+                }
                 AggState::Groups(acc) => acc.update_batch(&values, &index, None, total)?,
                 AggState::PerGroup(accs) => {
                     while accs.len() < total {
@@ -555,6 +655,32 @@ impl GroupOrderedStream {
         for (i, (_, state)) in self.aggs.iter_mut().enumerate() {
             let field = self.schema.field(i + 1);
             let array = match state {
+                AggState::Count { pending, open } => {
+                    if pending.len() < n {
+                        pending.push(*open);
+                        *open = 0;
+                    }
+                    let counts: Vec<i64> = pending.drain(..n).collect();
+                    Arc::new(Int64Array::from(counts)) as ArrayRef
+                }
+                AggState::Edge { pending, open, .. } => {
+                    let mut parts = std::mem::take(pending);
+                    let have: usize = parts.iter().map(|p| p.len()).sum();
+                    if have < n {
+                        if let Some(o) = open.take() {
+                            parts.push(o);
+                        }
+                    }
+                    let refs: Vec<&dyn Array> = parts.iter().map(|p| p.as_ref()).collect();
+                    let all = concat(&refs)?;
+                    if all.len() != n {
+                        return Err(DataFusionError::Internal(format!(
+                            "{NAME}: {} values for {n} groups",
+                            all.len()
+                        )));
+                    }
+                    all
+                }
                 AggState::Groups(acc) => acc.evaluate(EmitTo::First(n))?,
                 AggState::PerGroup(accs) => {
                     let done: Vec<Box<dyn Accumulator>> = accs.drain(..n).collect();

@@ -472,6 +472,16 @@ impl ExecutionPlan for WindowExec {
                     .collect(),
                 open_rows: 0,
                 last_key: None,
+                lookback: if self.partition_indices.is_empty() {
+                    fixed_lookback(&self.prepared)
+                } else {
+                    None
+                },
+                tails: self
+                    .prepared
+                    .iter()
+                    .map(|p| vec![None; p.exprs.len()])
+                    .collect(),
                 literals: self
                     .prepared
                     .iter()
@@ -549,14 +559,90 @@ struct WindowStream {
     last_key: Option<Vec<ArrayRef>>,
     /// Per call, per argument: a constant argument as an array, at least as long as needed.
     literals: Vec<Vec<Option<ArrayRef>>>,
+    /// Set when every call only looks a fixed number of rows back and there is one window
+    /// partition: then each batch is evaluated as it comes, after the previous batches' last
+    /// rows (per call: how many), instead of buffering the whole input.
+    lookback: Option<Vec<usize>>,
+    /// Per call, per argument: the last `lookback` rows seen (streaming mode).
+    tails: Vec<Vec<Option<ArrayRef>>>,
+}
+
+/// How many rows back each call looks, when all are positional look-backs (`lag` with a
+/// positive offset, `diff` / `pct_change` with a positive `n`), so that evaluating a batch
+/// after that many previous rows gives exactly the whole-partition result.
+fn fixed_lookback(prepared: &[PreparedCall]) -> Option<Vec<usize>> {
+    const MAX: i64 = 4096;
+    prepared
+        .iter()
+        .map(|p| {
+            let name = p.udwf.name();
+            if !matches!(name, "lag" | "diff" | "pct_change") {
+                return None;
+            }
+            let n = match p.literal.get(1) {
+                None => 1,
+                Some(Some(ScalarValue::Int64(Some(n)))) => *n,
+                Some(_) => return None,
+            };
+            (1..=MAX).contains(&n).then_some(n as usize)
+        })
+        .collect()
 }
 
 impl WindowStream {
+    /// Streaming mode: evaluates every call over the batch preceded by the rows it looks back
+    /// to, and queues the batch with its results.
+    fn push_streaming(&mut self, batch: RecordBatch, lookback: &[usize]) -> Result<()> {
+        let rows = batch.num_rows();
+        for (c, p) in self.prepared.iter().enumerate() {
+            let tail_rows = self.tails[c]
+                .iter()
+                .flatten()
+                .next()
+                .map(|t| t.len())
+                .unwrap_or(0);
+            let total = tail_rows + rows;
+            let mut values = Vec::with_capacity(p.exprs.len());
+            for (a, (expr, literal)) in p.exprs.iter().zip(&p.literal).enumerate() {
+                let value = match literal {
+                    Some(scalar) => scalar.to_array_of_size(total)?,
+                    None => {
+                        let current = expr.evaluate(&batch)?.into_array(rows)?;
+                        let joined = match &self.tails[c][a] {
+                            Some(tail) => concat(&[tail.as_ref(), current.as_ref()])?,
+                            None => current,
+                        };
+                        let keep = lookback[c].min(joined.len());
+                        self.tails[c][a] = Some(joined.slice(joined.len() - keep, keep));
+                        joined
+                    }
+                };
+                values.push(value);
+            }
+            let mut evaluator = p.evaluator()?;
+            let result = evaluator.evaluate_all(&values, total)?;
+            if result.len() != total {
+                return Err(DataFusionError::Internal(format!(
+                    "{NAME}: {} returned {} values for {total} rows",
+                    p.udwf.name(),
+                    result.len()
+                )));
+            }
+            self.done[c].push_back(result.slice(tail_rows, rows));
+        }
+        self.done_rows += rows;
+        self.queue.push_back(batch);
+        Ok(())
+    }
+
     /// Takes one input batch: completes the partitions it closes and buffers the rest.
     fn push(&mut self, batch: RecordBatch) -> Result<()> {
         let rows = batch.num_rows();
         if rows == 0 {
             return Ok(());
+        }
+        if let Some(lookback) = self.lookback.clone() {
+            return self.push_streaming(batch, &lookback);
         }
         // Argument values of every call for this batch (constants are skipped).
         let mut args: Vec<Vec<Option<ArrayRef>>> = Vec::with_capacity(self.prepared.len());

@@ -217,3 +217,44 @@ async fn bad_calls_are_plan_errors() -> Result<()> {
     }
     Ok(())
 }
+
+/// Only look-backs and one window partition: the operator streams batch by batch (keeping the
+/// last rows it needs) and still matches SQL exactly.
+#[tokio::test]
+async fn streaming_lookbacks_match_sql() -> Result<()> {
+    for (rows, batch) in [(1, 1), (3, 1), (57, 2), (1000, 7)] {
+        let ctx = context(rows, batch)?;
+        let want = ctx
+            .sql(
+                "SELECT g, i, x, lag(x, 2) OVER w AS a, diff(x) OVER w AS b, pct_change(x, 3) OVER w AS c, \
+                 lag(i, 1, -1) OVER w AS d FROM t WINDOW w AS (ORDER BY i) ORDER BY i",
+            )
+            .await?
+            .collect()
+            .await?;
+        let input = ctx
+            .sql("SELECT * FROM t ORDER BY i")
+            .await?
+            .create_physical_plan()
+            .await?;
+        let calls = vec![
+            call("lag", vec![col("x"), lit(2)], "a"),
+            call("diff", vec![col("x")], "b"),
+            call("pct_change", vec![col("x"), lit(3)], "c"),
+            call("lag", vec![col("i"), lit(1), lit(-1)], "d"),
+        ];
+        let exec: Arc<dyn ExecutionPlan> =
+            Arc::new(WindowExec::try_new(input, None, vec![], calls, false)?);
+        let got = collect(exec.clone(), ctx.task_ctx()).await?;
+        let got = concat_batches(&exec.schema(), &got)?;
+        let want = concat_batches(&want[0].schema(), &want)?;
+        for c in 0..want.num_columns() {
+            assert_eq!(
+                got.column(c).to_data(),
+                want.column(c).to_data(),
+                "column {c}, rows {rows}"
+            );
+        }
+    }
+    Ok(())
+}
