@@ -50,9 +50,9 @@ pub fn lookup_table(
         .resolve(&options.default_catalog, &options.default_schema);
     let not_found = || {
         DataFusionError::Plan(format!(
-            "{who}: table '{name}' not found in the session catalog (a table that ltseq registered \
-             is removed when the LTSeq using it is garbage-collected: keep the LTSeq alive while \
-             a DataFrame made from it is in use)"
+            "{who}: table '{name}' not found in the session catalog (ltseq removes the tables it \
+             registered when no LTSeq uses them any more; DataFrames from LTSeq.to_datafusion() keep \
+             theirs)"
         ))
     };
     let catalog = session

@@ -141,7 +141,7 @@ def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
     clicks = LTSeq.from_arrow(pq.read_table(data / "clicks.parquet"), ctx=ctx).assume_sorted("userid", "eventtime")
 
     def total(table: LTSeq, column: str) -> Any:
-        df = table.to_datafusion()  # kept alive (it keeps ltseq's tables registered) until the end
+        df = table.to_datafusion()
         return _scalar(df.aggregate([], [f.sum(col(column))]).to_arrow_table())
 
     def rolling_mean() -> Any:

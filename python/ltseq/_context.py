@@ -34,3 +34,15 @@ def ensure_registered(ctx: Any) -> Any:
             register(ctx)
             _registered.add(ctx)
     return ctx
+
+
+# Tables ltseq registered for DataFrames handed out by ``LTSeq.to_datafusion()``: a DataFrame
+# (and every DataFrame derived from it) refers to them by name, so they stay registered for as
+# long as the context lives.
+_pinned: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+
+
+def pin(ctx: Any, sources: Any) -> None:
+    """Keeps ``sources`` (and so their registered tables) alive while ``ctx`` is."""
+    with _lock:
+        _pinned.setdefault(ctx, []).append(sources)

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from . import _display, _native
 from . import window as _window
-from ._context import default_context, ensure_registered
+from ._context import default_context, ensure_registered, pin
 from ._proxy import RowProxy
 from ._sql import quote_ident
 from ._types import dtype_name
@@ -747,15 +747,11 @@ class LTSeq:
     # Output
     # =========================================================================================
     def to_datafusion(self) -> Any:
-        """A datafusion ``DataFrame`` of this table (sorted in the table's order). The tables
-        ltseq registered for it stay registered while this ``LTSeq`` or the returned
-        ``DataFrame`` object is alive (a DataFrame derived from it, e.g. by ``aggregate``,
-        does not keep them: keep one of the two)."""
+        """A datafusion ``DataFrame`` of this table (sorted in the table's order). It, and any
+        DataFrame derived from it, stays valid for as long as the context lives: the tables
+        ltseq registered for it are kept registered until then."""
         df = self._run(self._final_sql())
-        try:
-            df._ltseq_sources = self._rel.sources
-        except AttributeError:  # pragma: no cover - a DataFrame class with __slots__
-            pass
+        pin(self._ctx, self._rel.sources)
         return df
 
     def to_arrow(self) -> pa.Table:

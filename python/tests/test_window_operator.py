@@ -156,3 +156,23 @@ def test_the_registered_tables_are_released():
 
     gc.collect()
     assert set(ctx.catalog().schema().names()) == before
+
+
+def test_dataframes_outlive_their_ltseq():
+    """A DataFrame from to_datafusion(), and DataFrames derived from it, still run after the
+    LTSeq objects are gone."""
+    import gc
+
+    from datafusion import col
+    from datafusion import functions as f
+
+    ctx = make_ctx()
+    df = (
+        LTSeq.from_pandas(frame(1000, 10), ctx=ctx)
+        .assume_sorted("g", "t")
+        .derive(m=lambda r: r.x.rolling(3, partition_by="g").mean())
+        .to_datafusion()
+        .aggregate([], [f.count(col("m"))])
+    )
+    gc.collect()
+    assert df.to_arrow_table().column(0)[0].as_py() > 0
