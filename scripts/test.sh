@@ -17,3 +17,4 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 ruff check python examples scripts
 ruff format --check python examples scripts
+mypy                                   # type-checks the public package (config in pyproject.toml)

@@ -91,6 +91,8 @@ class LTSeq:
     """
 
     __slots__ = ("_ctx", "_rel", "__weakref__")
+    _ctx: Any
+    _rel: _Rel
 
     def __init__(self, *_: Any, **__: Any) -> None:
         raise TypeError(
@@ -582,7 +584,7 @@ class LTSeq:
                 exprs.append(_wrap(e))
             else:
                 raise TypeError(f"sort() keys are column names or lambdas, not {type(k).__name__}")
-        start = 1 + sum(1 for h in self._rel.hidden if h.startswith(HIDDEN_PREFIX + "o"))
+        start = 1 + len([h for h in self._rel.hidden if h.startswith(HIDDEN_PREFIX + "o")])
         base, staged, sources = self._stage(exprs)
         extra = [(e.to_sql(), f"{HIDDEN_PREFIX}o{start + i}") for i, e in enumerate(staged)]
         new_order = tuple((name, d) for (_, name), d in zip(extra, flags))

@@ -50,3 +50,9 @@ def test_python_examples_in_the_docs_run(monkeypatch, capsys):
             count += 1
     assert count >= 4
     assert capsys.readouterr().out  # they print tables
+
+
+def test_the_package_is_typed():
+    from importlib.resources import files
+
+    assert (files("ltseq") / "py.typed").is_file()
