@@ -533,17 +533,27 @@ impl GroupOrderedStream {
             return Ok(None);
         }
         let starts = self.starts(&batch)?;
-        // Group index of each row, counting the open group (if any) as 0.
-        let mut index = Vec::with_capacity(rows);
-        let mut current: isize = if self.open { 0 } else { -1 };
-        for &s in &starts {
-            if s {
-                current += 1;
-            }
-            index.push(current.max(0) as usize);
-        }
-        let total = index.last().map(|&i| i + 1).unwrap_or(0);
         let begins: Vec<usize> = (0..rows).filter(|&i| starts[i]).collect();
+        // Groups touched by this batch, counting the open group (if any) as group 0.
+        // (a group still open from the previous batch is group 0 even when row 0 starts a new one:
+        // it completes here).
+        let total = begins.len() + usize::from(self.open);
+        // Group index of each row, only for accumulators that take one.
+        let needs_index = self
+            .aggs
+            .iter()
+            .any(|(_, s)| matches!(s, AggState::Groups(_) | AggState::PerGroup(_)));
+        let mut index = Vec::new();
+        if needs_index {
+            index.reserve(rows);
+            let mut current: isize = if self.open { 0 } else { -1 };
+            for &s in &starts {
+                if s {
+                    current += 1;
+                }
+                index.push(current.max(0) as usize);
+            }
+        }
         let had_open = self.open;
         for (expr, state) in self.aggs.iter_mut() {
             let values: Vec<ArrayRef> = expr

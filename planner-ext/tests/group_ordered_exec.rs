@@ -139,7 +139,15 @@ async fn check(rows: usize, chunk: usize, boundary: Boundary, partition: bool) -
 
 #[tokio::test]
 async fn same_groups_as_sql() -> Result<()> {
-    for (rows, chunk) in [(1, 1), (2, 1), (40, 3), (200, 5), (200, 200)] {
+    for (rows, chunk) in [
+        (1, 1),
+        (2, 1),
+        (40, 3),
+        (200, 5),
+        (200, 200),
+        (64, 2),
+        (64, 4),
+    ] {
         for partition in [false, true] {
             check(rows, chunk, Boundary::Keys(vec!["k".into()]), partition).await?;
             check(rows, chunk, Boundary::Split("s".into()), partition).await?;
@@ -198,5 +206,70 @@ async fn empty_input_and_errors() -> Result<()> {
     .unwrap_err()
     .to_string();
     assert!(err.contains("unknown aggregate function 'nope'"), "{err}");
+    Ok(())
+}
+
+/// Batches that start exactly where groups start (every batch boundary is a group boundary),
+/// with only the native aggregates (no group indices).
+#[tokio::test]
+async fn groups_starting_at_batch_boundaries() -> Result<()> {
+    let ctx = SessionContext::new();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("i", DataType::Int64, false),
+        Field::new("k", DataType::Int64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(Int64Array::from((0..12).collect::<Vec<i64>>())) as ArrayRef,
+            Arc::new(Int64Array::from(vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6])),
+        ],
+    )?;
+    let batches: Vec<RecordBatch> = (0..12).step_by(2).map(|s| batch.slice(s, 2)).collect();
+    ctx.register_table("b", Arc::new(MemTable::try_new(schema, vec![batches])?))?;
+    let input = ctx
+        .sql("SELECT * FROM b")
+        .await?
+        .create_physical_plan()
+        .await?;
+    let calls = vec![
+        AggCall {
+            function: "count".into(),
+            args: vec![],
+            output: "n".into(),
+        },
+        AggCall {
+            function: "first_value".into(),
+            args: vec!["i".into()],
+            output: "f".into(),
+        },
+        AggCall {
+            function: "last_value".into(),
+            args: vec!["i".into()],
+            output: "l".into(),
+        },
+    ];
+    let exec = Arc::new(GroupOrderedExec::try_new(
+        input,
+        None,
+        vec![],
+        Boundary::Keys(vec!["k".into()]),
+        calls,
+        false,
+    )?);
+    let got = collect(exec.clone(), ctx.task_ctx()).await?;
+    let got = concat_batches(&exec.schema(), &got)?;
+    assert_eq!(got.num_rows(), 6);
+    let col = |c: usize| {
+        got.column(c)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .map(|a| a.values().to_vec())
+            .unwrap_or_default()
+    };
+    assert_eq!(col(0), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(col(1), vec![2; 6]);
+    assert_eq!(col(2), vec![0, 2, 4, 6, 8, 10]);
+    assert_eq!(col(3), vec![1, 3, 5, 7, 9, 11]);
     Ok(())
 }
