@@ -289,9 +289,11 @@ class NestedTable:
 
     def _group_query(
         self, exprs: dict[str, Expr], having: Expr | None = None
-    ) -> tuple[str, dict[str, Expr], list[str]]:
-        """``SELECT gid, <aggregates> FROM rows GROUP BY gid [HAVING ...]``, ``exprs`` rewritten
-        to read the aggregate columns, and those columns' names."""
+    ) -> tuple[str, dict[str, Expr], list[str], tuple[Any, ...]]:
+        """A query of one row per group: the group id column (named as the rows' hidden one) and
+        the aggregates; ``exprs`` rewritten to read the aggregate columns; those columns' names;
+        and what must stay alive while the query is used. With ``having``, only the groups where
+        it holds. On the GroupOrdered operator when it can, else ``GROUP BY`` the group id."""
         from .table import _T, _new_name, _order_sql
 
         rel = self._t._rel
@@ -304,6 +306,23 @@ class NestedTable:
                 raise TypeError(
                     "window expressions are not allowed in group expressions; derive them on the rows first"
                 )
+        for name, e in exprs.items():
+            if not contains_group_agg(e) and not isinstance(e, Literal):
+                raise TypeError(
+                    f"{name!r}: {e!r} is not a group-level expression; use g.first().col, g.sum('col'), ..."
+                )
+        gid_agg = GroupAgg("first", Column(self._gid, "int64"), "int64", "group id")
+        fast = self._operator_query([*found, gid_agg])
+        if fast is not None:
+            inner, op_mapping, source = fast
+            gid_col = op_mapping[id(gid_agg)].to_sql()
+            cols = [c.name for c in op_mapping.values() if isinstance(c, Column) and c is not op_mapping[id(gid_agg)]]
+            picked = "".join(f", {_T}.{_sql.quote_ident(c)}" for c in cols)
+            sql = f"SELECT {gid_col} AS {_sql.quote_ident(self._gid)}{picked} FROM ({inner}) AS {_T}"
+            if having is not None:
+                sql += f" WHERE {replace_nodes(having, op_mapping).to_sql()}"
+            rewritten = {name: replace_nodes(e, op_mapping) for name, e in exprs.items()}
+            return sql, rewritten, cols, (source,)
         order_sql = _order_sql(rel.order)
         mapping: dict[int, Expr] = {}
         select = [f"{_T}.{_sql.quote_ident(self._gid)} AS {_sql.quote_ident(self._gid)}"]
@@ -316,15 +335,9 @@ class NestedTable:
         sql = f"SELECT {', '.join(select)} FROM ({rel.sql}) AS {_T} GROUP BY {_T}.{_sql.quote_ident(self._gid)}"
         if having is not None:
             sql += f" HAVING {replace_nodes(having, {k: v for k, v in mapping.items()}).to_sql()}"
-        rewritten = {}
         names = [c.name for c in mapping.values() if isinstance(c, Column)]
-        for name, e in exprs.items():
-            if not contains_group_agg(e) and not isinstance(e, Literal):
-                raise TypeError(
-                    f"{name!r}: {e!r} is not a group-level expression; use g.first().col, g.sum('col'), ..."
-                )
-            rewritten[name] = replace_nodes(e, mapping)
-        return sql, rewritten, names
+        rewritten = {name: replace_nodes(e, mapping) for name, e in exprs.items()}
+        return sql, rewritten, names, ()
 
     def _operator_query(self, aggs: list[GroupAgg]) -> tuple[str, dict[int, Expr], Any] | None:
         """``aggs`` on ltseq's GroupOrdered operator: the query of one row per group (its
@@ -483,8 +496,9 @@ class NestedTable:
             group_id = GROUP_ID_COLUMN
             sources = sources + (source,)
         else:
-            inner, rewritten, _ = self._group_query(new)
+            inner, rewritten, _, alive = self._group_query(new)
             group_id = self._gid
+            sources = sources + alive
         select = [f"{e.to_sql()} AS {_sql.quote_ident(n)}" for n, e in rewritten.items()]
         select.append(f"{_sql.quote_ident(group_id)} AS {_sql.quote_ident(self._gid)}")
         sql = f"SELECT {', '.join(select)} FROM ({inner}) AS {_T}"
@@ -498,7 +512,7 @@ class NestedTable:
         from .table import _T
 
         new = self._new_columns(fn, "derive()")
-        inner, rewritten, agg_columns = self._group_query(new)
+        inner, rewritten, agg_columns, keep = self._group_query(new)
         t = self._t
         gid = _sql.quote_ident(self._gid)
         grp = '"__ltseq_grp"'
@@ -516,7 +530,7 @@ class NestedTable:
         if keys:
             cut = next((i for i, (k, _) in enumerate(keys) if k in new), len(keys))
             keys = keys[:cut] or None
-        return t._with(t._derive_rel(out, sort_keys=keys, base_sql=base))
+        return t._with(t._derive_rel(out, sort_keys=keys, base_sql=base, sources=t._rel.sources + keep))
 
     def filter(self, fn: Callable[[Any], Any]) -> NestedTable:
         """The groups for which ``fn`` holds (all their rows); a NULL result drops the group."""
@@ -527,15 +541,17 @@ class NestedTable:
             raise TypeError(f"filter() needs a condition, but {pred!r} is {pred.dtype}")
         if not contains_group_agg(pred):
             raise TypeError(f"filter(): {pred!r} is not a group-level condition; use g.count() > 3, g.all(...), ...")
-        inner, _, _ = self._group_query({}, having=pred)
+        inner, _, _, alive = self._group_query({}, having=pred)
         t = self._t
         gid = _sql.quote_ident(self._gid)
-        keep = ", ".join(f"{_T}.{_sql.quote_ident(c)}" for c in [*t.columns, *t._rel.hidden])
-        sql = f"SELECT {keep} FROM ({t._rel.sql}) AS {_T} WHERE {_T}.{gid} IN (SELECT {gid} FROM ({inner}))"
+        columns = ", ".join(f"{_T}.{_sql.quote_ident(c)}" for c in [*t.columns, *t._rel.hidden])
+        sql = f"SELECT {columns} FROM ({t._rel.sql}) AS {_T} WHERE {_T}.{gid} IN (SELECT {gid} FROM ({inner}))"
         from .table import _plan_schema
 
         _plan_schema(t._ctx, sql)
-        rel = t._rel.__class__(sql, t._rel.schema, t._rel.hidden, t._rel.order, t._rel.sort_keys, t._rel.sources)
+        rel = t._rel.__class__(
+            sql, t._rel.schema, t._rel.hidden, t._rel.order, t._rel.sort_keys, t._rel.sources + alive
+        )
         return NestedTable(t._with(rel), self._gid, self._parts, None)
 
     def __len__(self) -> int:
