@@ -39,7 +39,7 @@ use futures::{Stream, StreamExt};
 use ltseq_udf::run_id::key_changes;
 
 use crate::guard::{no_panic, GuardedStream};
-use crate::window::{concat_partitions_stream, keeps_partition_order, sort_by_ordinal};
+use crate::window::{concat_partitions_stream, ordered_input};
 
 const NAME: &str = "LtseqGroupOrderedExec";
 
@@ -832,26 +832,15 @@ impl datafusion::catalog::TableProvider for GroupOrderedTableProvider {
         }
         indices.sort_unstable();
         indices.dedup();
-        let input = crate::scan::lookup_table(session, &self.input_name, NAME)?;
-        if input.schema().fields() != self.input_schema.fields() {
-            return Err(DataFusionError::Plan(format!(
-                "{NAME}: table '{}' changed its schema since the query was planned",
-                self.input_name
-            )));
-        }
-        let mut plan = input.scan(session, Some(&indices), &[], None).await?;
-        let mut concat_by = None;
-        match &self.ordinal {
-            Some(ordinal) if keeps_partition_order(&plan) => concat_by = Some(ordinal.clone()),
-            Some(ordinal) => plan = sort_by_ordinal(plan, ordinal)?,
-            None if plan.output_partitioning().partition_count() > 1 => {
-                return Err(DataFusionError::Plan(format!(
-                    "{NAME}: the input '{}' has several partitions and no ordinal",
-                    self.input_name
-                )));
-            }
-            None => {}
-        }
+        let (plan, concat_by) = ordered_input(
+            session,
+            &self.input_name,
+            &self.input_schema,
+            &indices,
+            self.ordinal.as_ref(),
+            NAME,
+        )
+        .await?;
         let target = session.config_options().execution.target_partitions;
         let exec: Arc<dyn ExecutionPlan> = Arc::new(
             GroupOrderedExec::try_new(

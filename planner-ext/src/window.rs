@@ -943,31 +943,15 @@ impl datafusion::catalog::TableProvider for WindowTableProvider {
         }
         needed.sort_unstable();
         needed.dedup();
-        let input = crate::scan::lookup_table(session, &self.input_name, NAME)?;
-        if input.schema().fields() != self.input_schema.fields() {
-            return Err(DataFusionError::Plan(format!(
-                "{NAME}: table '{}' changed its schema since the query was planned",
-                self.input_name
-            )));
-        }
-        let mut plan = input.scan(session, Some(&needed), &[], None).await?;
-        let mut concat_by = None;
-        match &self.ordinal {
-            Some(ordinal) if keeps_partition_order(&plan) => {
-                // The host's plan only projects and filters the partitions of ltseq's ordered
-                // source: read them one after another (orderings do not cross the FFI in a
-                // form the host can use, so it cannot tell us this itself).
-                concat_by = Some(ordinal.clone());
-            }
-            Some(ordinal) => plan = sort_by_ordinal(plan, ordinal)?,
-            None if plan.output_partitioning().partition_count() > 1 => {
-                return Err(DataFusionError::Plan(format!(
-                    "{NAME}: the input '{}' has several partitions and no ordinal",
-                    self.input_name
-                )));
-            }
-            None => {}
-        }
+        let (plan, concat_by) = ordered_input(
+            session,
+            &self.input_name,
+            &self.input_schema,
+            &needed,
+            self.ordinal.as_ref(),
+            NAME,
+        )
+        .await?;
         let target = session.config_options().execution.target_partitions;
         let exec: Arc<dyn ExecutionPlan> = Arc::new(
             WindowExec::try_new(plan, concat_by, self.partition_by.clone(), calls, true)?
@@ -1031,4 +1015,37 @@ pub(crate) fn sort_by_ordinal(
         ordering,
         Arc::new(sorted),
     )))
+}
+
+/// Reads the named input of an ltseq operator in sequence order: its columns `needed`, as one
+/// partition, or, with `ordinal`, as partitions to read one after another (the returned
+/// `concat_by`) when the host's plan keeps them in order, else sorted on the ordinal here.
+pub(crate) async fn ordered_input(
+    session: &dyn datafusion::catalog::Session,
+    input_name: &str,
+    input_schema: &SchemaRef,
+    needed: &[usize],
+    ordinal: Option<&String>,
+    who: &str,
+) -> Result<(Arc<dyn ExecutionPlan>, Option<String>)> {
+    let input = crate::scan::lookup_table(session, input_name, who)?;
+    if input.schema().fields() != input_schema.fields() {
+        return Err(DataFusionError::Plan(format!(
+            "{who}: table '{input_name}' changed its schema since the query was planned"
+        )));
+    }
+    let plan = input
+        .scan(session, Some(&needed.to_vec()), &[], None)
+        .await?;
+    match ordinal {
+        // The host's plan only projects and filters the partitions of ltseq's ordered source:
+        // read them one after another (orderings do not cross the FFI in a form the host can
+        // use, so it cannot tell us this itself).
+        Some(ordinal) if keeps_partition_order(&plan) => Ok((plan, Some(ordinal.clone()))),
+        Some(ordinal) => Ok((sort_by_ordinal(plan, ordinal)?, None)),
+        None if plan.output_partitioning().partition_count() > 1 => Err(DataFusionError::Plan(
+            format!("{who}: the input '{input_name}' has several partitions and no ordinal"),
+        )),
+        None => Ok((plan, None)),
+    }
 }

@@ -139,16 +139,25 @@ impl SequenceTable {
         py: Python<'py>,
         session: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyCapsule>> {
-        let codec: FFI_LogicalExtensionCodec = capsule_value(
-            &session,
-            "__datafusion_logical_extension_codec__",
-            c"datafusion_logical_extension_codec",
-            None,
-        )?;
-        let provider: Arc<dyn TableProvider> = self.provider.clone();
-        let ffi = FFI_TableProvider::new_with_ffi_codec(provider, false, None, codec);
-        PyCapsule::new_with_value(py, ffi, c"datafusion_table_provider")
+        table_provider_capsule(py, &session, self.provider.clone())
     }
+}
+
+/// A table provider as the FFI capsule a host's `register_table` takes, with the host's logical
+/// codec (so the host can serialize plans that scan it).
+fn table_provider_capsule<'py>(
+    py: Python<'py>,
+    session: &Bound<'py, PyAny>,
+    provider: Arc<dyn TableProvider>,
+) -> PyResult<Bound<'py, PyCapsule>> {
+    let codec: FFI_LogicalExtensionCodec = capsule_value(
+        session,
+        "__datafusion_logical_extension_codec__",
+        c"datafusion_logical_extension_codec",
+        None,
+    )?;
+    let ffi = FFI_TableProvider::new_with_ffi_codec(provider, false, None, codec);
+    PyCapsule::new_with_value(py, ffi, c"datafusion_table_provider")
 }
 
 /// An Arrow schema from any object with `__arrow_c_schema__` (a pyarrow schema).
@@ -241,15 +250,7 @@ impl WindowTable {
         py: Python<'py>,
         session: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyCapsule>> {
-        let codec: FFI_LogicalExtensionCodec = capsule_value(
-            &session,
-            "__datafusion_logical_extension_codec__",
-            c"datafusion_logical_extension_codec",
-            None,
-        )?;
-        let provider: Arc<dyn TableProvider> = self.provider.clone();
-        let ffi = FFI_TableProvider::new_with_ffi_codec(provider, false, None, codec);
-        PyCapsule::new_with_value(py, ffi, c"datafusion_table_provider")
+        table_provider_capsule(py, &session, self.provider.clone())
     }
 }
 
@@ -312,15 +313,7 @@ impl GroupOrderedTable {
         py: Python<'py>,
         session: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyCapsule>> {
-        let codec: FFI_LogicalExtensionCodec = capsule_value(
-            &session,
-            "__datafusion_logical_extension_codec__",
-            c"datafusion_logical_extension_codec",
-            None,
-        )?;
-        let provider: Arc<dyn TableProvider> = self.provider.clone();
-        let ffi = FFI_TableProvider::new_with_ffi_codec(provider, false, None, codec);
-        PyCapsule::new_with_value(py, ffi, c"datafusion_table_provider")
+        table_provider_capsule(py, &session, self.provider.clone())
     }
 }
 
