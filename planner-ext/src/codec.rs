@@ -24,6 +24,7 @@ use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConve
 use serde::{Deserialize, Serialize};
 
 use crate::guard::no_panic;
+use crate::link::{LinkExec, LinkNode, LinkSpec};
 use crate::scan::SequenceTableProvider;
 use crate::sequence::{SequenceExec, SequenceNode};
 
@@ -31,6 +32,7 @@ use crate::sequence::{SequenceExec, SequenceNode};
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum LogicalPayload {
     Sequence { ordinal: String },
+    Link { spec: LinkSpec },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,6 +54,11 @@ enum PhysicalPayload {
     Sequence {
         ordinal: String,
         hidden_input: Option<u64>,
+    },
+    Link {
+        spec: LinkSpec,
+        /// With hidden inputs: the source and target plans, as in-process handles.
+        hidden_inputs: Option<(u64, u64)>,
     },
     Opaque {
         handle: u64,
@@ -125,6 +132,16 @@ impl LogicalExtensionCodec for LtseqLogicalCodec {
                         node: Arc::new(SequenceNode::try_new(input.clone(), ordinal)?),
                     })
                 }
+                LogicalPayload::Link { spec } => {
+                    let [source, target] = inputs else {
+                        return Err(DataFusionError::Internal(
+                            "LtseqLink takes two inputs".into(),
+                        ));
+                    };
+                    Ok(Extension {
+                        node: Arc::new(LinkNode::try_new(source.clone(), target.clone(), spec)?),
+                    })
+                }
             }
         })
     }
@@ -135,6 +152,14 @@ impl LogicalExtensionCodec for LtseqLogicalCodec {
                 return to_json(
                     &LogicalPayload::Sequence {
                         ordinal: seq.ordinal().to_string(),
+                    },
+                    buf,
+                );
+            }
+            if let Some(link) = node.node.as_any().downcast_ref::<LinkNode>() {
+                return to_json(
+                    &LogicalPayload::Link {
+                        spec: link.spec().clone(),
                     },
                     buf,
                 );
@@ -226,6 +251,23 @@ impl PhysicalExtensionCodec for LtseqPhysicalCodec {
                         )
                     }
                 },
+                PhysicalPayload::Link {
+                    spec,
+                    hidden_inputs,
+                } => {
+                    let (source, target, hide) = match hidden_inputs {
+                        Some((s, t)) => (take_plan(s)?, take_plan(t)?, true),
+                        None => {
+                            let [s, t] = inputs else {
+                                return Err(DataFusionError::Internal(
+                                    "LtseqLinkExec takes two inputs".into(),
+                                ));
+                            };
+                            (Arc::clone(s), Arc::clone(t), false)
+                        }
+                    };
+                    Ok(Arc::new(LinkExec::try_new(source, target, spec, hide)?) as _)
+                }
                 PhysicalPayload::Opaque { handle } => take_plan(handle),
             }
         })
@@ -247,6 +289,21 @@ impl PhysicalExtensionCodec for LtseqPhysicalCodec {
                     &PhysicalPayload::Sequence {
                         ordinal: seq.ordinal().to_string(),
                         hidden_input,
+                    },
+                    buf,
+                );
+            }
+            if let Some(link) = any.downcast_ref::<LinkExec>() {
+                let hidden_inputs = link.hides_inputs().then(|| {
+                    (
+                        stash_plan(Arc::clone(link.source())),
+                        stash_plan(Arc::clone(link.target())),
+                    )
+                });
+                return to_json(
+                    &PhysicalPayload::Link {
+                        spec: link.spec().clone(),
+                        hidden_inputs,
                     },
                     buf,
                 );

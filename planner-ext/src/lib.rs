@@ -24,6 +24,7 @@ pub mod codec;
 pub mod group_ordered;
 pub mod group_sql;
 mod guard;
+pub mod link;
 pub mod planner;
 pub mod scan;
 pub mod sequence;
@@ -31,6 +32,7 @@ pub mod window;
 
 pub use codec::{LtseqLogicalCodec, LtseqPhysicalCodec};
 pub use group_ordered::{AggCall, Boundary, GroupOrderedExec, GroupOrderedTableProvider};
+pub use link::{LinkExec, LinkJoin, LinkNode, LinkSpec, LinkTableFunction, LinkTableProvider};
 pub use planner::{LtseqExtensionPlanner, LtseqQueryPlanner};
 pub use scan::{SequenceTableFunction, SequenceTableProvider, SEQUENCE_FUNCTION_NAME};
 pub use sequence::{SequenceExec, SequenceNode, DEFAULT_ORDINAL_COLUMN};
@@ -47,6 +49,7 @@ pub fn register_table_functions(ctx: &SessionContext) {
         group_sql::GROUP_SPLIT_FUNCTION_NAME,
         Arc::new(group_sql::GroupOrderedTableFunction { split: true }),
     );
+    ctx.register_udtf(link::LINK_FUNCTION_NAME, Arc::new(LinkTableFunction));
 }
 
 /// A `SessionContext` with everything ltseq offers a Rust user: the SQL functions, the table

@@ -33,6 +33,7 @@ use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, Phy
 use datafusion::prelude::SessionConfig;
 
 use crate::guard::panic_message;
+use crate::link::{LinkExec, LinkNode, LinkTableProvider};
 use crate::scan::SequenceTableProvider;
 use crate::sequence::{SequenceExec, SequenceNode};
 
@@ -63,6 +64,19 @@ impl ExtensionPlanner for LtseqExtensionPlanner {
                 false,
             )?)));
         }
+        if let Some(link) = node.as_any().downcast_ref::<LinkNode>() {
+            let [source, target] = physical_inputs else {
+                return Err(DataFusionError::Internal(
+                    "LtseqLink takes two inputs".into(),
+                ));
+            };
+            return Ok(Some(Arc::new(LinkExec::try_new(
+                Arc::clone(source),
+                Arc::clone(target),
+                link.spec().clone(),
+                false,
+            )?)));
+        }
         Ok(None)
     }
 }
@@ -82,11 +96,74 @@ pub fn rewrite_ltseq_scans(
             return Ok(Transformed::no(node));
         };
         let any: &dyn Any = provider.as_ref();
+        if let Some(link) = any.downcast_ref::<LinkTableProvider>() {
+            return Ok(Transformed::yes(link_scan_to_node(scan, link, session)?));
+        }
         let Some(seq) = any.downcast_ref::<SequenceTableProvider>() else {
             return Ok(Transformed::no(node));
         };
         Ok(Transformed::yes(sequence_scan_to_node(scan, seq, session)?))
     })
+}
+
+/// A scan of a `LinkTableProvider` as the `LtseqLink` node over scans of the source (the
+/// columns the query reads, and the keys) and the target (the keys and the fetched columns).
+fn link_scan_to_node(
+    scan: &TableScan,
+    link: &LinkTableProvider,
+    session: &dyn Session,
+) -> Result<LogicalPlan> {
+    let names = link.column_names();
+    let wanted: Vec<usize> = match &scan.projection {
+        Some(p) => p.clone(),
+        None => (0..names.len()).collect(),
+    };
+    let (source_cols, target_cols, spec) = link.plan_projection(&wanted)?;
+    let source = LogicalPlanBuilder::scan(
+        link.source_name(),
+        provider_as_source(link.resolve(session, false)?),
+        Some(source_cols),
+    )?
+    .build()?;
+    let target = LogicalPlanBuilder::scan(
+        link.target_name(),
+        provider_as_source(link.resolve(session, true)?),
+        Some(target_cols),
+    )?
+    .build()?;
+    let node = LinkNode::try_new(source, target, spec)?;
+    let builder = LogicalPlanBuilder::from(LogicalPlan::Extension(Extension {
+        node: Arc::new(node),
+    }))
+    .alias(scan.table_name.clone())?;
+    finish_scan(builder, scan, &names, &wanted)
+}
+
+/// Above a rewritten scan: the scan's projection (by name), its filters and its limit.
+fn finish_scan(
+    builder: LogicalPlanBuilder,
+    scan: &TableScan,
+    names: &[String],
+    wanted: &[usize],
+) -> Result<LogicalPlan> {
+    let columns: Vec<Expr> = wanted
+        .iter()
+        .map(|&i| Expr::Column(Column::new(Some(scan.table_name.clone()), &names[i])))
+        .collect();
+    let mut builder = builder.project(columns)?;
+    if !scan.filters.is_empty() {
+        let predicate = scan
+            .filters
+            .iter()
+            .cloned()
+            .reduce(|a, b| a.and(b))
+            .ok_or_else(|| DataFusionError::Internal("empty filter list".into()))?;
+        builder = builder.filter(predicate)?;
+    }
+    if let Some(fetch) = scan.fetch {
+        builder = builder.limit(0, Some(fetch))?;
+    }
+    builder.build()
 }
 
 fn sequence_scan_to_node(
@@ -110,28 +187,11 @@ fn sequence_scan_to_node(
     .build()?;
     let node = SequenceNode::try_new(input_scan, seq.ordinal())?;
     let full_schema = seq_schema_names(seq);
-    let mut builder = LogicalPlanBuilder::from(LogicalPlan::Extension(Extension {
+    let builder = LogicalPlanBuilder::from(LogicalPlan::Extension(Extension {
         node: Arc::new(node),
     }))
     .alias(scan.table_name.clone())?;
-    let columns: Vec<Expr> = wanted
-        .iter()
-        .map(|&i| Expr::Column(Column::new(Some(scan.table_name.clone()), &full_schema[i])))
-        .collect();
-    builder = builder.project(columns)?;
-    if !scan.filters.is_empty() {
-        let predicate = scan
-            .filters
-            .iter()
-            .cloned()
-            .reduce(|a, b| a.and(b))
-            .ok_or_else(|| DataFusionError::Internal("empty filter list".into()))?;
-        builder = builder.filter(predicate)?;
-    }
-    if let Some(fetch) = scan.fetch {
-        builder = builder.limit(0, Some(fetch))?;
-    }
-    builder.build()
+    finish_scan(builder, scan, &full_schema, &wanted)
 }
 
 fn seq_schema_names(seq: &SequenceTableProvider) -> Vec<String> {
@@ -150,7 +210,10 @@ fn has_ltseq_nodes(plan: &LogicalPlan) -> bool {
     let mut found = false;
     let _ = plan.apply_with_subqueries(|node| {
         if let LogicalPlan::Extension(ext) = node {
-            if ext.node.as_any().downcast_ref::<SequenceNode>().is_some() {
+            let any = ext.node.as_any();
+            if any.downcast_ref::<SequenceNode>().is_some()
+                || any.downcast_ref::<LinkNode>().is_some()
+            {
                 found = true;
                 return Ok(TreeNodeRecursion::Stop);
             }

@@ -17,6 +17,10 @@ Workloads (stocks: symbol, day, close, volume; ordered by symbol, day):
 Workloads on clicks (watchid, userid, eventtime, url; ordered by userid, eventtime):
 - sessions: the number of sessions, a new one starting where the user changes or the gap to
   the user's previous event exceeds 1800 s.
+
+Workloads on orders (order_id, product_id, quantity) and products (product_id, name, price):
+- orders_link: each order linked to its product (a left join on product_id; product ids are
+  unique): the sum of quantity * price and the number of orders with a product name.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ WORKLOADS = [
     "rolling_max_20",
     "rising_runs",
     "sessions",
+    "orders_link",
 ]
 ENGINES = ["ltseq_dsl", "ltseq_sql", "datafusion", "duckdb", "polars", "pandas"]
 
@@ -76,6 +81,12 @@ STOCK_SQL["sessions"] = (
     "AS gap FROM clicks) s WHERE gap IS NULL OR gap > 1800"
 )
 
+# A link in SQL: a LEFT JOIN (the target key is unique).
+STOCK_SQL["orders_link"] = (
+    "SELECT sum(o.quantity * p.price), count(p.name) FROM orders o LEFT JOIN products p ON o.product_id = p.product_id"
+)
+TABLES = ("stocks", "clicks", "orders", "products")
+
 LTSEQ_SQL = {
     "rolling_mean_20": f"SELECT sum(m) FROM (SELECT rolling_avg(close, 20, 20) OVER ({W}) AS m FROM stocks) s",
     "cum_volume": "SELECT sum(c) FROM (SELECT max(c) AS c FROM (SELECT symbol, cum_sum(volume) OVER "
@@ -89,11 +100,15 @@ LTSEQ_SQL = {
     "HAVING count(*) >= 3) s",
     "sessions": "SELECT count(*) FROM (SELECT diff(eventtime) OVER (PARTITION BY userid ORDER BY eventtime) "
     "AS gap FROM clicks) s WHERE gap IS NULL OR gap > 1800",
+    # a stock context has no link function: SQL users link with a LEFT JOIN
+    "orders_link": STOCK_SQL["orders_link"],
 }
 
 
 def _same(a: Any, b: Any) -> bool:
     """Equal results; float sums may differ in the last bits between runs of a parallel engine."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, float) and isinstance(b, float):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
     return a == b
@@ -117,7 +132,7 @@ def engine_datafusion(data: Path, with_ltseq: bool) -> dict[str, Callable[[], An
         import ltseq
 
         ltseq.register(ctx)
-    for name in ("stocks", "clicks"):
+    for name in TABLES:
         table = pq.read_table(data / f"{name}.parquet")
         batches = table.to_batches(max_chunksize=max(1, -(-table.num_rows // THREADS)))
         ctx.register_record_batches(name, [[b] for b in batches] or [[]])
@@ -139,6 +154,8 @@ def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
     # in memory, and declared in the order it is stored in
     t = LTSeq.from_arrow(pq.read_table(data / "stocks.parquet"), ctx=ctx).assume_sorted("symbol", "day")
     clicks = LTSeq.from_arrow(pq.read_table(data / "clicks.parquet"), ctx=ctx).assume_sorted("userid", "eventtime")
+    orders = LTSeq.from_arrow(pq.read_table(data / "orders.parquet"), ctx=ctx)
+    products = LTSeq.from_arrow(pq.read_table(data / "products.parquet"), ctx=ctx)
 
     def total(table: LTSeq, column: str) -> Any:
         df = table.to_datafusion()
@@ -176,6 +193,12 @@ def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
             )
         )
 
+    def orders_link() -> Any:
+        linked = orders.link(products, on=lambda o, p: o.product_id == p.product_id, as_="prod")
+        df = linked.to_datafusion()
+        amount = (col("quantity") * col("prod_price")).alias("a")
+        return _scalar(df.aggregate([], [f.sum(amount), f.count(col("prod_name"))]).to_arrow_table())
+
     return {
         "rolling_mean_20": rolling_mean,
         "cum_volume": cum_volume,
@@ -184,6 +207,7 @@ def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
         "rolling_max_20": rolling_max(20),
         "rising_runs": rising_runs,
         "sessions": sessions,
+        "orders_link": orders_link,
     }
 
 
@@ -192,7 +216,7 @@ def engine_duckdb(data: Path) -> dict[str, Callable[[], Any]]:
 
     con = duckdb.connect()
     con.execute(f"SET threads TO {THREADS}")
-    for name in ("stocks", "clicks"):
+    for name in TABLES:
         path = str(data / f"{name}.parquet").replace("'", "''")
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
 
@@ -208,6 +232,8 @@ def engine_polars(data: Path) -> dict[str, Callable[[], Any]]:
 
     df = pl.read_parquet(data / "stocks.parquet")
     clicks = pl.read_parquet(data / "clicks.parquet")  # stored ordered by (userid, eventtime)
+    orders = pl.read_parquet(data / "orders.parquet")
+    products = pl.read_parquet(data / "products.parquet")
     c = pl.col("close")
 
     def rolling_mean() -> Any:
@@ -233,6 +259,11 @@ def engine_polars(data: Path) -> dict[str, Callable[[], Any]]:
         u, e = pl.col("userid"), pl.col("eventtime")
         return clicks.select(((u != u.shift(1)) | (e.diff() > 1800)).fill_null(True).sum()).item()
 
+    def orders_link() -> Any:
+        joined = orders.join(products, on="product_id", how="left")
+        row = joined.select((pl.col("quantity") * pl.col("price")).sum(), pl.col("name").count()).row(0)
+        return (row[0], row[1])
+
     return {
         "rolling_mean_20": rolling_mean,
         "cum_volume": cum_volume,
@@ -241,6 +272,7 @@ def engine_polars(data: Path) -> dict[str, Callable[[], Any]]:
         "rolling_max_20": rolling_max(20),
         "rising_runs": rising_runs,
         "sessions": sessions,
+        "orders_link": orders_link,
     }
 
 
@@ -260,6 +292,12 @@ def engine_pandas(data: Path) -> dict[str, Callable[[], Any]]:
         return int(c.groupby(df["symbol"]).max().sum())
 
     clicks = pd.read_parquet(data / "clicks.parquet")  # stored ordered by (userid, eventtime)
+    orders = pd.read_parquet(data / "orders.parquet")
+    products = pd.read_parquet(data / "products.parquet")
+
+    def orders_link() -> Any:
+        joined = orders.merge(products, on="product_id", how="left")
+        return (float((joined["quantity"] * joined["price"]).sum()), int(joined["name"].count()))
 
     def rising_runs() -> Any:
         up = (g.diff() > 0).to_numpy()
@@ -286,6 +324,7 @@ def engine_pandas(data: Path) -> dict[str, Callable[[], Any]]:
         "rolling_max_20": lambda: rolling(20, "max", 1),
         "rising_runs": rising_runs,
         "sessions": sessions,
+        "orders_link": orders_link,
     }
 
 

@@ -29,6 +29,8 @@ LTSEQ = ("ltseq_dsl", "ltseq_sql")
 
 
 def same(a: Any, b: Any) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     if isinstance(a, float) or isinstance(b, float):
         if a is None or b is None:
             return a is b

@@ -25,11 +25,12 @@ from .register import (
     register_sequence,
     sql_functions,
 )
-from .table import LTSeq
+from .table import LinkedTable, LTSeq
 
 __all__ = [
     "__version__",
     "LTSeq",
+    "LinkedTable",
     "NestedTable",
     "register",
     "register_sequence",

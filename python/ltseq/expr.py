@@ -295,6 +295,15 @@ class Expr:
 
         return cumulative(self, "count", partition_by=partition_by)
 
+    # --- links --------------------------------------------------------------------------------
+    def lookup(self, target: Any, column: str, on: str | None = None) -> Expr:
+        """The ``column`` of the ``target`` row whose ``on`` column equals this value (NULL
+        when there is none); ``on`` defaults to this column's name. A target key occurring
+        twice is an error. Evaluated by ltseq's Link operator; rows keep their order."""
+        from .link import Lookup
+
+        return Lookup(self, target, column, on)
+
 
 def _merge_dtype(a: str, b: str) -> str:
     if a == b or b == "null":

@@ -21,6 +21,7 @@ from ._sql import quote_ident
 from ._types import dtype_name
 from .exceptions import ColumnNotFoundError, LTSeqError, QueryError, SortRequiredError
 from .expr import Column, Expr, Literal, _wrap
+from .link import JOIN_TYPES, Lookup, contains_lookup, find_lookups, key_pairs, replace_lookups
 from .register import register_sequence
 from .window import Window, WindowContext, contains_window, stage_windows
 
@@ -312,13 +313,66 @@ class LTSeq:
         window expression in them (computed first, so they also work inside ``filter``);
         ``exprs`` reading those columns; and the sources the new query reads (this table's,
         plus the tables registered for ltseq's Window operator)."""
+        base, sources = self._rel.sql, self._rel.sources
+        if any(contains_lookup(e) for e in exprs):
+            base, exprs, sources = self._stage_lookups(exprs)
         if not any(contains_window(e) for e in exprs):
-            return self._rel.sql, exprs, self._rel.sources
+            return base, exprs, sources
         operator = self._window_operator if _window.use_operator else None
-        sql, exprs, keep = stage_windows(
-            exprs, self._rel.sql, self._window_context(), _T, lambda: _new_name("w"), operator
-        )
-        return sql, exprs, self._rel.sources + tuple(keep)
+        sql, exprs, keep = stage_windows(exprs, base, self._window_context(), _T, lambda: _new_name("w"), operator)
+        return sql, exprs, sources + tuple(keep)
+
+    def _stage_lookups(self, exprs: list[Expr]) -> tuple[str, list[Expr], tuple[_Source, ...]]:
+        """This table's query with each lookup in ``exprs`` evaluated by a link (a hidden
+        column per lookup), and ``exprs`` reading those columns."""
+        found: list[Lookup] = []
+        for e in exprs:
+            find_lookups(e, found)
+        base, sources = self._rel.sql, self._rel.sources
+        done: dict[int, Column] = {}
+        for lk in found:
+            if lk.target._ctx is not self._ctx:
+                raise ValueError("lookup(): the target must live on the same SessionContext as the table")
+            key = replace_lookups(lk.key, done)
+            if isinstance(key, Column):
+                key_name = key.name
+            else:  # a computed key: a hidden column of the input first
+                key_name = _new_name("k")
+                base = f"SELECT {_T}.*, {key.to_sql()} AS {quote_ident(key_name)} FROM ({base}) AS {_T}"
+            target = lk.target.select(*dict.fromkeys([lk.on, lk.column]))
+            prefix = _new_name("lk") + "_"
+            base, source = self._register_link(base, target, [key_name], [lk.on], prefix, "left")
+            sources = sources + (source,) + target._rel.sources
+            done[id(lk)] = Column(prefix + lk.column, lk.dtype)
+        return base, [replace_lookups(e, done) for e in exprs], sources
+
+    def _register_link(
+        self, base_sql: str, target: LTSeq, source_keys: list[str], target_keys: list[str], prefix: str, join: str
+    ) -> tuple[str, _Source]:
+        """Registers ``base_sql`` and ``target`` (its visible columns) as views and ltseq's Link
+        operator over them as a table; returns ``SELECT * FROM`` that table and its source.
+        The table's columns: ``base_sql``'s, then each target column as ``prefix + name``."""
+        view, target_view, table = _new_name("view"), _new_name("view"), _new_name("link")
+        cols = ", ".join(f"{_T}.{quote_ident(c)}" for c in target.columns)
+        target_sql = f"SELECT {cols} FROM ({target._rel.sql}) AS {_T}"
+        try:
+            self._ctx.register_view(view, self._ctx.sql(base_sql))
+            self._ctx.register_view(target_view, self._ctx.sql(target_sql))
+            source = _Source(self._ctx, table, view, target_view)
+            operator = _native.LinkTable(
+                view,
+                self._ctx.table(view).schema(),
+                target_view,
+                self._ctx.table(target_view).schema(),
+                source_keys,
+                target_keys,
+                prefix,
+                join,
+            )
+            self._ctx.register_table(table, operator)
+        except Exception as e:
+            raise QueryError(_message(e)) from e
+        return f"SELECT * FROM {quote_ident(table)}", source
 
     def _window_operator(
         self, sql: str, windows: list[Window], partition: tuple[str, ...]
@@ -686,6 +740,60 @@ class LTSeq:
 
     group_consecutive = group_ordered
 
+    def link(
+        self,
+        target: LTSeq,
+        on: Callable[[Any, Any], Any],
+        as_: str | None = None,
+        join_type: str = "left",
+        *,
+        alias: str | None = None,
+    ) -> LinkedTable:
+        """Links each row to at most one row of ``target``, like a pointer:
+        ``orders.link(products, on=lambda o, p: o.product_id == p.product_id, as_="prod")``.
+
+        The result is this table with every column of ``target`` beside it, named
+        ``prod_<column>``; in lambdas ``r.prod.name`` reads ``prod_name`` (links of links
+        chain: ``r.prod.cat.name``). ``on`` compares source columns with target columns
+        (several comparisons joined with ``&`` for a composite key). Every row keeps its place
+        and its count: with ``join_type="left"`` (the default) a row whose key is NULL or has no
+        match sees NULL in the linked columns; ``"inner"`` drops such rows. A target key that
+        occurs more than once is an error naming the key (a pointer must be unambiguous).
+        Only the linked columns a query uses are read from ``target``."""
+        if (as_ is None) == (alias is None):
+            raise ValueError("link() needs a name for the linked row: as_='prod' (or alias='prod'), exactly one")
+        name = as_ if as_ is not None else alias
+        _check_user_name(name, "link() alias")
+        assert name is not None
+        if not isinstance(target, LTSeq):
+            raise TypeError(f"link() links to another LTSeq, not {type(target).__name__}")
+        if target._ctx is not self._ctx:
+            raise ValueError(
+                "link(): both tables must live on the same SessionContext (create the target with ctx=...)"
+            )
+        join = join_type.lower() if isinstance(join_type, str) else join_type
+        if join not in JOIN_TYPES:
+            raise ValueError(
+                f"link(): join_type must be 'left' or 'inner', got {join_type!r} (a link keeps the source's rows)"
+            )
+        if name in self.columns:
+            raise ValueError(f"link(): the alias {name!r} is already a column of the source table")
+        prefix = name + "_"
+        clash = [prefix + c for c in target.columns if prefix + c in self.columns]
+        if clash:
+            raise ValueError(f"link(): the linked columns {clash} would replace source columns; choose another alias")
+        source_keys, target_keys = key_pairs(on, self._types(), target._types())
+        base, source = self._register_link(self._rel.sql, target, source_keys, target_keys, prefix, join)
+        linked = [prefix + c for c in target.columns]
+        select = [quote_ident(c) for c in [*self.columns, *linked, *self._rel.hidden]]
+        sql = f"SELECT {', '.join(select)} FROM ({base}) AS {_T}"
+        schema = _plan_schema(self._ctx, sql)
+        visible = pa.schema([schema.field(i) for i in range(len(self.columns) + len(linked))])
+        rel = replace(self._rel, sql=sql, schema=visible, sources=self._rel.sources + (source,) + target._rel.sources)
+        made = LinkedTable._make(self._ctx, rel)
+        assert isinstance(made, LinkedTable)
+        return made
+
     def distinct(self, *keys: str | Callable[[Any], Any]) -> LTSeq:
         """Removes duplicates, keeping the first row (in the table's order) of each key; with no
         keys, of each distinct row. The survivors keep the table's order."""
@@ -835,6 +943,17 @@ class LTSeq:
     explain_plan = explain
 
 
+class LinkedTable(LTSeq):
+    """A table made by :meth:`LTSeq.link`: an ``LTSeq`` whose linked columns are named
+    ``alias_column`` and read in lambdas as ``r.alias.column``."""
+
+    __slots__ = ()
+
+    def to_ltseq(self) -> LTSeq:
+        """The same table as a plain ``LTSeq`` (every method already returns one)."""
+        return LTSeq._make(self._ctx, self._rel)
+
+
 def _surviving_keys(keys: tuple[tuple[str, bool], ...] | None, kept: set[str]) -> tuple[tuple[str, bool], ...] | None:
     if not keys:
         return None
@@ -862,4 +981,4 @@ def _plan_schema(ctx: Any, sql: str) -> pa.Schema:
         raise QueryError(f"{_message(e)}\n  in SQL: {sql}") from e
 
 
-__all__ = ["LTSeq"]
+__all__ = ["LTSeq", "LinkedTable"]

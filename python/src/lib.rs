@@ -22,8 +22,9 @@ use datafusion_ffi::query_planner::FFI_QueryPlanner;
 use datafusion_ffi::table_provider::FFI_TableProvider;
 use datafusion_ffi::udwf::FFI_WindowUDF;
 use ltseq_planner::{
-    AggCall, Boundary, GroupOrderedTableProvider, LtseqLogicalCodec, LtseqPhysicalCodec,
-    LtseqQueryPlanner, SequenceTableProvider, WindowArg, WindowCall, WindowTableProvider,
+    AggCall, Boundary, GroupOrderedTableProvider, LinkJoin, LinkSpec, LinkTableProvider,
+    LtseqLogicalCodec, LtseqPhysicalCodec, LtseqQueryPlanner, SequenceTableProvider, WindowArg,
+    WindowCall, WindowTableProvider,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -317,6 +318,58 @@ impl GroupOrderedTable {
     }
 }
 
+/// The `Link` operator over two named tables, as a table for `ctx.register_table`: the
+/// source's columns, then the target's columns named `prefix + column`.
+#[pyclass(module = "ltseq._native", frozen)]
+struct LinkTable {
+    provider: Arc<LinkTableProvider>,
+}
+
+#[pymethods]
+impl LinkTable {
+    #[new]
+    #[pyo3(signature = (source, source_schema, target, target_schema, source_keys, target_keys, prefix, join = "left"))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        source: String,
+        source_schema: Bound<'_, PyAny>,
+        target: String,
+        target_schema: Bound<'_, PyAny>,
+        source_keys: Vec<String>,
+        target_keys: Vec<String>,
+        prefix: String,
+        join: &str,
+    ) -> PyResult<Self> {
+        let err = |e: datafusion::error::DataFusionError| PyValueError::new_err(e.to_string());
+        let spec = LinkSpec {
+            source_keys,
+            target_keys,
+            fetch: vec![],
+            prefix,
+            join: LinkJoin::parse(join).map_err(err)?,
+        };
+        let provider = LinkTableProvider::try_new(
+            source,
+            Arc::new(arrow_schema(&source_schema)?),
+            target,
+            Arc::new(arrow_schema(&target_schema)?),
+            spec,
+        )
+        .map_err(err)?;
+        Ok(Self {
+            provider: Arc::new(provider),
+        })
+    }
+
+    fn __datafusion_table_provider__<'py>(
+        &self,
+        py: Python<'py>,
+        session: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        table_provider_capsule(py, &session, self.provider.clone())
+    }
+}
+
 /// ltseq's logical extension codec.
 #[pyclass(module = "ltseq._native", frozen)]
 struct LogicalCodec {
@@ -483,6 +536,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SequenceTable>()?;
     m.add_class::<WindowTable>()?;
     m.add_class::<GroupOrderedTable>()?;
+    m.add_class::<LinkTable>()?;
     m.add_function(wrap_pyfunction!(window_functions, m)?)?;
     m.add_function(wrap_pyfunction!(sql_reference_markdown, m)?)?;
     Ok(())
