@@ -167,12 +167,23 @@ impl LinkSpec {
                 )));
             }
             let nullable = self.join == LinkJoin::Left || f.is_nullable();
-            fields.push(Field::new(out, f.data_type().clone(), nullable));
+            fields.push(Field::new(out, gathered_type(f.data_type()), nullable));
         }
         Ok((
             key_types,
             Arc::new(Schema::new_with_metadata(fields, source.metadata().clone())),
         ))
+    }
+}
+
+/// The type a fetched column is gathered as: strings and binaries as their view types, so a
+/// gather copies one 16-byte view per row instead of the bytes (the views point into the
+/// target's buffers, read once); everything else as it is.
+fn gathered_type(t: &DataType) -> DataType {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,
+        DataType::Binary | DataType::LargeBinary => DataType::BinaryView,
+        other => other.clone(),
     }
 }
 
@@ -381,6 +392,10 @@ impl TargetIndex {
                 }
             }
         }
+        if found.iter().all(|&f| f) {
+            // Every row matched: no null buffer, so `take` runs its no-null path.
+            return Ok(UInt32Array::new(values.into(), None));
+        }
         for (v, f) in values.iter_mut().zip(&found) {
             if !f {
                 *v = 0;
@@ -460,7 +475,15 @@ async fn build_index(
     let columns = spec
         .fetch
         .iter()
-        .map(|c| Ok(Arc::clone(all.column(schema.index_of(c)?))))
+        .map(|c| {
+            let column = all.column(schema.index_of(c)?);
+            let t = gathered_type(column.data_type());
+            if &t == column.data_type() {
+                Ok(Arc::clone(column))
+            } else {
+                Ok(cast(column, &t)?)
+            }
+        })
         .collect::<Result<Vec<_>>>()?;
     no_panic(NAME, || {
         TargetIndex::build(&spec, &key_types, &keys, columns, all.num_rows())
@@ -671,9 +694,11 @@ impl ExecutionPlan for LinkExec {
                         IndexState::Failed(e) => {
                             return Err(DataFusionError::Shared(Arc::clone(e)))
                         }
-                        IndexState::Reading => return Err(DataFusionError::Execution(format!(
+                        IndexState::Reading => {
+                            return Err(DataFusionError::Execution(format!(
                             "{NAME}: the target was being read by a partition that was cancelled"
-                        ))),
+                        )))
+                        }
                         IndexState::Empty => {
                             *guard = IndexState::Reading;
                             match build_index(target, spec, key_types, context).await {

@@ -49,6 +49,7 @@ def test_seed_example(lctx):
     totals = linked.derive(total=lambda r: r.quantity * r.prod.price).to_arrow().column("total").to_pylist()
     assert totals == [20.0, 25.0, 30.0, None]
     assert linked.to_ltseq().columns == linked.columns
+    assert linked.schema["prod_name"] == "string"  # gathered as a string view
     assert isinstance(linked, ltseq.LinkedTable)
 
 
@@ -182,6 +183,9 @@ def test_large_input_keeps_order_across_partitions(kind):
         k = tuple(src[c][i] for c in tgt if c != "v")
         expected.append(None if None in k else index.get(k))
     assert out.column("t_v").to_pylist() == expected
+    # without a sort: the stored order
+    stored = source.link(target, on=on, as_="t").to_arrow()
+    assert stored.column("pos").to_pylist() == src["pos"]
 
 
 def test_window_over_a_linked_column(lctx):
