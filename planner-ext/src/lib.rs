@@ -25,6 +25,7 @@ pub mod group_ordered;
 pub mod group_sql;
 mod guard;
 pub mod link;
+pub mod pattern;
 pub mod planner;
 pub mod scan;
 pub mod sequence;
@@ -33,6 +34,7 @@ pub mod window;
 pub use codec::{LtseqLogicalCodec, LtseqPhysicalCodec};
 pub use group_ordered::{AggCall, Boundary, GroupOrderedExec, GroupOrderedTableProvider};
 pub use link::{LinkExec, LinkJoin, LinkNode, LinkSpec, LinkTableFunction, LinkTableProvider};
+pub use pattern::{PatternExec, PatternOutput, PatternTableFunction, PatternTableProvider};
 pub use planner::{LtseqExtensionPlanner, LtseqQueryPlanner};
 pub use scan::{SequenceTableFunction, SequenceTableProvider, SEQUENCE_FUNCTION_NAME};
 pub use sequence::{SequenceExec, SequenceNode, DEFAULT_ORDINAL_COLUMN};
@@ -50,6 +52,14 @@ pub fn register_table_functions(ctx: &SessionContext) {
         Arc::new(group_sql::GroupOrderedTableFunction { split: true }),
     );
     ctx.register_udtf(link::LINK_FUNCTION_NAME, Arc::new(LinkTableFunction));
+    ctx.register_udtf(
+        pattern::SEARCH_PATTERN_FUNCTION_NAME,
+        Arc::new(PatternTableFunction { count: false }),
+    );
+    ctx.register_udtf(
+        pattern::SEARCH_PATTERN_COUNT_FUNCTION_NAME,
+        Arc::new(PatternTableFunction { count: true }),
+    );
 }
 
 /// A `SessionContext` with everything ltseq offers a Rust user: the SQL functions, the table

@@ -18,6 +18,10 @@ Workloads on clicks (watchid, userid, eventtime, url; ordered by userid, eventti
 - sessions: the number of sessions, a new one starting where the user changes or the gap to
   the user's previous event exceeds 1800 s.
 
+- top_urls: the 10 most frequent URLs with their counts (ties by URL).
+- funnel: the number of positions where three consecutive events of one user have URLs starting
+  with the three funnel prefixes, in order.
+
 Workloads on orders (order_id, product_id, quantity) and products (product_id, name, price):
 - orders_link: each order linked to its product (a left join on product_id; product ids are
   unique): the sum of quantity * price and the number of orders with a product name.
@@ -47,6 +51,8 @@ WORKLOADS = [
     "rising_runs",
     "sessions",
     "orders_link",
+    "top_urls",
+    "funnel",
 ]
 ENGINES = ["ltseq_dsl", "ltseq_sql", "datafusion", "duckdb", "polars", "pandas"]
 
@@ -86,6 +92,14 @@ STOCK_SQL["orders_link"] = (
     "SELECT sum(o.quantity * p.price), count(p.name) FROM orders o LEFT JOIN products p ON o.product_id = p.product_id"
 )
 TABLES = ("stocks", "clicks", "orders", "products")
+FUNNEL = ("/funnel/landing", "/funnel/signup", "/funnel/confirm")
+STOCK_SQL["top_urls"] = "SELECT url, count(*) AS c FROM clicks GROUP BY url ORDER BY c DESC, url LIMIT 10"
+_CW = "OVER (PARTITION BY userid ORDER BY eventtime)"
+STOCK_SQL["funnel"] = (
+    f"SELECT count(*) FROM (SELECT starts_with(url, '{FUNNEL[0]}') AS a, "
+    f"starts_with(lead(url, 1) {_CW}, '{FUNNEL[1]}') AS b, starts_with(lead(url, 2) {_CW}, '{FUNNEL[2]}') AS c "
+    "FROM clicks) s WHERE a AND b AND c"
+)
 
 LTSEQ_SQL = {
     "rolling_mean_20": f"SELECT sum(m) FROM (SELECT rolling_avg(close, 20, 20) OVER ({W}) AS m FROM stocks) s",
@@ -102,6 +116,9 @@ LTSEQ_SQL = {
     "AS gap FROM clicks) s WHERE gap IS NULL OR gap > 1800",
     # a stock context has no link function: SQL users link with a LEFT JOIN
     "orders_link": STOCK_SQL["orders_link"],
+    # keyed aggregation and pattern search are plain SQL (GROUP BY, lead) in a stock context
+    "top_urls": STOCK_SQL["top_urls"],
+    "funnel": STOCK_SQL["funnel"],
 }
 
 
@@ -115,6 +132,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _scalar(table: Any) -> Any:
+    if table.num_rows > 1:  # a small table: its rows
+        return [tuple(row.values()) for row in table.to_pylist()]
     if table.num_columns > 1:
         return tuple(table.column(i)[0].as_py() for i in range(table.num_columns))
     return table.column(0)[0].as_py()
@@ -193,6 +212,15 @@ def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
             )
         )
 
+    def top_urls() -> Any:
+        top = clicks.agg(by="url", c=lambda g: g.count()).sort("c", desc=True).slice(0, 10)
+        return _scalar(top.to_arrow())
+
+    def funnel() -> Any:
+        return clicks.search_pattern_count(
+            *[lambda r, p=p: r.url.s.starts_with(p) for p in FUNNEL], partition_by="userid"
+        )
+
     def orders_link() -> Any:
         linked = orders.link(products, on=lambda o, p: o.product_id == p.product_id, as_="prod")
         df = linked.to_datafusion()
@@ -208,6 +236,8 @@ def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
         "rising_runs": rising_runs,
         "sessions": sessions,
         "orders_link": orders_link,
+        "top_urls": top_urls,
+        "funnel": funnel,
     }
 
 
@@ -221,7 +251,10 @@ def engine_duckdb(data: Path) -> dict[str, Callable[[], Any]]:
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
 
     def run(q: str) -> Any:
-        row = con.execute(q).fetchone()
+        rows = con.execute(q).fetchall()
+        if len(rows) > 1:
+            return [tuple(r) for r in rows]
+        row = rows[0]
         return row[0] if len(row) == 1 else tuple(row)
 
     return {w: (lambda q=q: run(q)) for w, q in STOCK_SQL.items()}
@@ -259,6 +292,17 @@ def engine_polars(data: Path) -> dict[str, Callable[[], Any]]:
         u, e = pl.col("userid"), pl.col("eventtime")
         return clicks.select(((u != u.shift(1)) | (e.diff() > 1800)).fill_null(True).sum()).item()
 
+    def top_urls() -> Any:
+        top = clicks.group_by("url").len().sort(["len", "url"], descending=[True, False]).head(10)
+        return [tuple(r) for r in top.rows()]
+
+    def funnel() -> Any:
+        url, u = pl.col("url"), pl.col("userid")
+        hit = url.str.starts_with(FUNNEL[0])
+        for k in (1, 2):
+            hit = hit & url.shift(-k).str.starts_with(FUNNEL[k]) & (u.shift(-k) == u)
+        return clicks.select(hit.fill_null(False).sum()).item()
+
     def orders_link() -> Any:
         joined = orders.join(products, on="product_id", how="left")
         row = joined.select((pl.col("quantity") * pl.col("price")).sum(), pl.col("name").count()).row(0)
@@ -273,6 +317,8 @@ def engine_polars(data: Path) -> dict[str, Callable[[], Any]]:
         "rising_runs": rising_runs,
         "sessions": sessions,
         "orders_link": orders_link,
+        "top_urls": top_urls,
+        "funnel": funnel,
     }
 
 
@@ -298,6 +344,27 @@ def engine_pandas(data: Path) -> dict[str, Callable[[], Any]]:
     def orders_link() -> Any:
         joined = orders.merge(products, on="product_id", how="left")
         return (float((joined["quantity"] * joined["price"]).sum()), int(joined["name"].count()))
+
+    def top_urls() -> Any:
+        counts = clicks["url"].value_counts().reset_index()
+        counts.columns = ["url", "c"]
+        top = counts.sort_values(["c", "url"], ascending=[False, True]).head(10)
+        return [(u, int(c)) for u, c in zip(top["url"], top["c"])]
+
+    def funnel() -> Any:
+        u = clicks["userid"].to_numpy()
+        steps = [clicks["url"].str.startswith(p).to_numpy() for p in FUNNEL]
+        n = len(u)
+        if n < 3:
+            return 0
+        hit = (
+            steps[0][: n - 2]
+            & steps[1][1 : n - 1]
+            & steps[2][2:]
+            & (u[: n - 2] == u[1 : n - 1])
+            & (u[1 : n - 1] == u[2:])
+        )
+        return int(hit.sum())
 
     def rising_runs() -> Any:
         up = (g.diff() > 0).to_numpy()
@@ -325,6 +392,8 @@ def engine_pandas(data: Path) -> dict[str, Callable[[], Any]]:
         "rising_runs": rising_runs,
         "sessions": sessions,
         "orders_link": orders_link,
+        "top_urls": top_urls,
+        "funnel": funnel,
     }
 
 

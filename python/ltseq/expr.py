@@ -295,6 +295,21 @@ class Expr:
 
         return cumulative(self, "count", partition_by=partition_by)
 
+    # --- accessors ----------------------------------------------------------------------------
+    @property
+    def s(self) -> Any:
+        """String functions: ``r.name.s.lower()``, ``.contains(..)``, ``.split(sep, i)``, ..."""
+        from .accessors import StringAccessor
+
+        return StringAccessor(self)
+
+    @property
+    def dt(self) -> Any:
+        """Date and time functions: ``r.day.dt.year()``, ``.add(days=1)``, ``.diff(other)``, ..."""
+        from .accessors import DateTimeAccessor
+
+        return DateTimeAccessor(self)
+
     # --- links --------------------------------------------------------------------------------
     def lookup(self, target: Any, column: str, on: str | None = None) -> Expr:
         """The ``column`` of the ``target`` row whose ``on`` column equals this value (NULL
@@ -303,6 +318,11 @@ class Expr:
         from .link import Lookup
 
         return Lookup(self, target, column, on)
+
+
+# ``r.x.str`` is another name for ``r.x.s`` (pandas' spelling); set here so that the name
+# ``str`` in the class body keeps meaning the builtin.
+setattr(Expr, "str", Expr.s)  # noqa: B010
 
 
 def _merge_dtype(a: str, b: str) -> str:

@@ -740,6 +740,145 @@ class LTSeq:
 
     group_consecutive = group_ordered
 
+    # =========================================================================================
+    # Ordered search
+    # =========================================================================================
+    def search_first(self, predicate: Callable[[Any], Any]) -> LTSeq:
+        """The first row, in the table's order, where ``predicate`` holds (an empty table when
+        none does). The search stops reading at the first match. Needs a declared order."""
+        return self._pattern("search_first()", [predicate], None, fetch=1)
+
+    def search_pattern(self, *steps: Callable[[Any], Any], partition_by: Any = None) -> LTSeq:
+        """The rows ``i`` where ``steps[0]`` holds at row ``i``, ``steps[1]`` at row ``i + 1``,
+        ..., in the table's order; with ``partition_by`` (a column name or a list of them) all
+        rows of a match have equal partition values (a pattern never crosses a partition).
+        Matches may overlap. Needs a declared order."""
+        return self._pattern("search_pattern()", list(steps), partition_by)
+
+    def search_pattern_count(self, *steps: Callable[[Any], Any], partition_by: Any = None) -> int:
+        """The number of matches of :meth:`search_pattern`, counted without materializing rows."""
+        sql, sources = self._pattern("search_pattern_count()", list(steps), partition_by, count=True)
+        try:
+            table = self._run(sql).to_arrow_table()
+        except Exception as e:
+            raise QueryError(_message(e)) from e
+        del sources  # the registered operator and view go when the query is done
+        return int(table.column(0)[0].as_py())
+
+    def _pattern(
+        self,
+        what: str,
+        steps: list[Callable[[Any], Any]],
+        partition_by: Any,
+        *,
+        fetch: int | None = None,
+        count: bool = False,
+    ) -> Any:
+        from .group import require_order
+
+        if not steps:
+            raise ValueError(f"{what} needs at least one step, e.g. lambda r: r.url == '/home'")
+        require_order(self, what)
+        exprs: list[Expr] = []
+        for i, step in enumerate(steps):
+            e = _wrap(self._capture(step, what))
+            if e.dtype not in ("bool", "null", "unknown"):
+                raise TypeError(f"{what}: step {i + 1} must be a condition, but {e!r} is {e.dtype}")
+            exprs.append(e)
+        if partition_by is None:
+            parts: list[str] = []
+        elif isinstance(partition_by, str):
+            parts = [partition_by]
+        elif isinstance(partition_by, (list, tuple)):
+            parts = list(partition_by)
+        else:
+            raise TypeError(f"{what}: partition_by takes a column name or a list of them")
+        for p in parts:
+            self._column(p, f"{what} partition_by")
+        base, staged, sources = self._stage(exprs)
+        step_names = [_new_name("s") for _ in staged]
+        extra = [f"({e.to_sql()}) AS {quote_ident(n)}" for e, n in zip(staged, step_names)]
+        keep = [f"{_T}.{quote_ident(c)}" for c in [*self.columns, *self._rel.hidden]]
+        view_sql = f"SELECT {', '.join([*keep, *extra])} FROM ({base}) AS {_T}"
+        ordinal = None
+        if self._rel.order == ((ORDINAL, False),):
+            ordinal = ORDINAL  # stored order: the operator reads the partitions in order itself
+        else:
+            view_sql += f" ORDER BY {_order_sql(self._rel.order)}"
+        view, table = _new_name("view"), _new_name("pattern")
+        try:
+            self._ctx.register_view(view, self._ctx.sql(view_sql))
+            source = _Source(self._ctx, table, view)
+            schema = self._ctx.table(view).schema()
+            operator = _native.PatternTable(view, schema, step_names, parts, ordinal, count, fetch)
+            self._ctx.register_table(table, operator)
+        except Exception as e:
+            raise QueryError(f"{_message(e)}\n  in SQL: {view_sql}") from e
+        if count:
+            return f"SELECT {quote_ident('count')} FROM {quote_ident(table)}", (source, *sources)
+        cols = ", ".join(quote_ident(c) for c in [*self.columns, *self._rel.hidden])
+        sql = f"SELECT {cols} FROM {quote_ident(table)}"
+        if fetch is not None:
+            sql = f"SELECT * FROM ({sql} LIMIT {int(fetch)}) AS {_T}"
+        return self._with(replace(self._rel, sql=sql, sources=sources + (source,)))
+
+    def group_by(self, key: str | Sequence[str] | Callable[[Any], Any]) -> GroupBy:
+        """Groups rows by equal keys (anywhere in the table, unlike :meth:`group_ordered`):
+        ``t.group_by("url").agg(n=lambda g: g.count())``. The key is a column name, a list
+        of names, or a row lambda returning an expression (or a list, or a dict of named
+        expressions)."""
+        from .aggregate import key_exprs
+
+        return GroupBy(self, key_exprs(self, key))
+
+    def agg(
+        self,
+        fn: Callable[[Any], Any] | None = None,
+        *,
+        by: str | Sequence[str] | Callable[[Any], Any] | None = None,
+        **aggs: Callable[[Any], Any],
+    ) -> LTSeq:
+        """Aggregates: one row per distinct ``by`` key (sorted by the key, NULL last), or one
+        row for the whole table without ``by``. Each aggregate is ``name=lambda g: ...`` over
+        the group proxy: ``g.col.count()``, ``.sum()``, ``.mean()`` / ``.avg()``, ``.min()``,
+        ``.max()``, ``.median()``, ``.std()``, ``.var()``, ``.n_unique()``, ``.first()``,
+        ``.last()`` (in the table's order), ``g.count()`` (rows), ``g.count_if(pred)``,
+        ``g.sum_if(pred, col)``, ``g.avg_if(pred, col)``; they combine with arithmetic."""
+        from .aggregate import key_exprs
+
+        keys = key_exprs(self, by) if by is not None else {}
+        return self._aggregate(keys, fn, aggs)
+
+    def _aggregate(
+        self, keys: dict[str, Expr], fn: Callable[[Any], Any] | None, named: Mapping[str, Callable[[Any], Any]]
+    ) -> LTSeq:
+        from .aggregate import capture_aggs
+
+        aggs = capture_aggs(self, fn, named, _order_sql(self._rel.order))
+        names = [*keys, *aggs]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"agg(): the output columns {dupes} are given twice")
+        for n in keys:
+            _check_user_name(n, "group key name")
+        base, staged, sources = self._stage([*keys.values(), *aggs.values()])
+        select = [f"{e.to_sql()} AS {quote_ident(n)}" for n, e in zip(names, staged)]
+        key_sql = [e.to_sql() for e in staged[: len(keys)]]
+        hidden: tuple[str, ...] = ()
+        if keys:
+            order = tuple((n, False) for n in keys)
+        else:
+            one = f"{HIDDEN_PREFIX}g"
+            select.append(f"0 AS {quote_ident(one)}")
+            hidden, order = (one,), ((one, False),)
+        sql = f"SELECT {', '.join(select)} FROM ({base}) AS {_T}"
+        if keys:
+            sql += f" GROUP BY {', '.join(key_sql)}"
+        schema = _plan_schema(self._ctx, sql)
+        visible = pa.schema([schema.field(i) for i in range(len(names))])
+        sort_keys = tuple((n, False) for n in keys) or None
+        return self._with(_Rel(sql, visible, hidden, order, sort_keys, sources))
+
     def link(
         self,
         target: LTSeq,
@@ -943,6 +1082,27 @@ class LTSeq:
     explain_plan = explain
 
 
+class GroupBy:
+    """``t.group_by(key)``: call :meth:`agg` on it."""
+
+    __slots__ = ("_table", "_keys")
+
+    def __init__(self, table: LTSeq, keys: dict[str, Expr]) -> None:
+        self._table, self._keys = table, keys
+
+    def agg(self, fn: Callable[[Any], Any] | None = None, **aggs: Callable[[Any], Any]) -> LTSeq:
+        """One row per key (sorted by the key, NULL last): the key columns, then the aggregates
+        (see :meth:`LTSeq.agg`)."""
+        return self._table._aggregate(self._keys, fn, aggs)
+
+    def count(self) -> LTSeq:
+        """One row per key with its number of rows, as ``count``."""
+        return self.agg(count=lambda g: g.count())
+
+    def __repr__(self) -> str:
+        return f"<group_by {list(self._keys)} of {self._table!r}>"
+
+
 class LinkedTable(LTSeq):
     """A table made by :meth:`LTSeq.link`: an ``LTSeq`` whose linked columns are named
     ``alias_column`` and read in lambdas as ``r.alias.column``."""
@@ -981,4 +1141,4 @@ def _plan_schema(ctx: Any, sql: str) -> pa.Schema:
         raise QueryError(f"{_message(e)}\n  in SQL: {sql}") from e
 
 
-__all__ = ["LTSeq", "LinkedTable"]
+__all__ = ["LTSeq", "LinkedTable", "GroupBy"]

@@ -23,8 +23,8 @@ use datafusion_ffi::table_provider::FFI_TableProvider;
 use datafusion_ffi::udwf::FFI_WindowUDF;
 use ltseq_planner::{
     AggCall, Boundary, GroupOrderedTableProvider, LinkJoin, LinkSpec, LinkTableProvider,
-    LtseqLogicalCodec, LtseqPhysicalCodec, LtseqQueryPlanner, SequenceTableProvider, WindowArg,
-    WindowCall, WindowTableProvider,
+    LtseqLogicalCodec, LtseqPhysicalCodec, LtseqQueryPlanner, PatternOutput, PatternTableProvider,
+    SequenceTableProvider, WindowArg, WindowCall, WindowTableProvider,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -370,6 +370,54 @@ impl LinkTable {
     }
 }
 
+/// The `Pattern` operator (ordered search) over a named input table, as a table: the rows
+/// where the steps match on consecutive rows (without the step columns), or their count.
+#[pyclass(module = "ltseq._native", frozen)]
+struct PatternTable {
+    provider: Arc<PatternTableProvider>,
+}
+
+#[pymethods]
+impl PatternTable {
+    #[new]
+    #[pyo3(signature = (input, schema, steps, partition_by, ordinal = None, count = false, fetch = None))]
+    fn new(
+        input: String,
+        schema: Bound<'_, PyAny>,
+        steps: Vec<String>,
+        partition_by: Vec<String>,
+        ordinal: Option<String>,
+        count: bool,
+        fetch: Option<usize>,
+    ) -> PyResult<Self> {
+        let output = if count {
+            PatternOutput::Count
+        } else {
+            PatternOutput::Rows { fetch }
+        };
+        let provider = PatternTableProvider::try_new(
+            input,
+            Arc::new(arrow_schema(&schema)?),
+            ordinal,
+            steps,
+            partition_by,
+            output,
+        )
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Self {
+            provider: Arc::new(provider),
+        })
+    }
+
+    fn __datafusion_table_provider__<'py>(
+        &self,
+        py: Python<'py>,
+        session: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        table_provider_capsule(py, &session, self.provider.clone())
+    }
+}
+
 /// ltseq's logical extension codec.
 #[pyclass(module = "ltseq._native", frozen)]
 struct LogicalCodec {
@@ -537,6 +585,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<WindowTable>()?;
     m.add_class::<GroupOrderedTable>()?;
     m.add_class::<LinkTable>()?;
+    m.add_class::<PatternTable>()?;
     m.add_function(wrap_pyfunction!(window_functions, m)?)?;
     m.add_function(wrap_pyfunction!(sql_reference_markdown, m)?)?;
     Ok(())

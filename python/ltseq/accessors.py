@@ -1,0 +1,248 @@
+"""The string (``r.x.s``) and time (``r.x.dt``) accessors. Each method is one DataFusion function
+call (or a small expression of them); nothing is computed in Python."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .expr import BinaryOp, Cast, Expr, Func, Literal, _wrap
+
+
+def _string(what: str, e: Expr) -> Expr:
+    if e.dtype not in ("string", "null", "unknown"):
+        raise TypeError(f".s.{what}() needs a string, but {e!r} is {e.dtype}; use .cast('string') first")
+    return e
+
+
+def _text(what: str, value: Any) -> Expr:
+    e = _wrap(value)
+    if e.dtype not in ("string", "null", "unknown"):
+        raise TypeError(f".s.{what}(): {value!r} is not a string")
+    return e
+
+
+def _int(what: str, value: Any, minimum: int | None = None) -> Literal:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} takes an int, not {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{what} must be at least {minimum}, got {value}")
+    return Literal(value)
+
+
+def _char(what: str, value: Any) -> Literal:
+    if not isinstance(value, str) or len(value) != 1:
+        raise ValueError(f"{what} takes one character, got {value!r}")
+    return Literal(value)
+
+
+class StringAccessor:
+    """String functions of an expression: ``r.name.s.lower()``. NULL in, NULL out."""
+
+    __slots__ = ("_e",)
+
+    def __init__(self, e: Expr) -> None:
+        self._e = e
+
+    def _call(self, what: str, fn: str, *args: Any, dtype: str = "string") -> Expr:
+        return Func(fn, [_string(what, self._e), *args], dtype)
+
+    def contains(self, pattern: Any) -> Expr:
+        """True where the string contains ``pattern`` (plain text, not a regex)."""
+        return self._call("contains", "contains", _text("contains", pattern), dtype="bool")
+
+    def starts_with(self, prefix: Any) -> Expr:
+        """True where the string starts with ``prefix``."""
+        return self._call("starts_with", "starts_with", _text("starts_with", prefix), dtype="bool")
+
+    def ends_with(self, suffix: Any) -> Expr:
+        """True where the string ends with ``suffix``."""
+        return self._call("ends_with", "ends_with", _text("ends_with", suffix), dtype="bool")
+
+    def lower(self) -> Expr:
+        """Lower case."""
+        return self._call("lower", "lower")
+
+    def upper(self) -> Expr:
+        """Upper case."""
+        return self._call("upper", "upper")
+
+    def strip(self, chars: str | None = None) -> Expr:
+        """Without leading and trailing spaces (or any of ``chars``)."""
+        extra = [_text("strip", chars)] if chars is not None else []
+        return self._call("strip", "btrim", *extra)
+
+    def lstrip(self, chars: str | None = None) -> Expr:
+        """Without leading spaces (or any of ``chars``)."""
+        extra = [_text("lstrip", chars)] if chars is not None else []
+        return self._call("lstrip", "ltrim", *extra)
+
+    def rstrip(self, chars: str | None = None) -> Expr:
+        """Without trailing spaces (or any of ``chars``)."""
+        extra = [_text("rstrip", chars)] if chars is not None else []
+        return self._call("rstrip", "rtrim", *extra)
+
+    def len(self) -> Expr:
+        """The number of characters (not bytes)."""
+        return Cast(self._call("len", "character_length", dtype="int64"), "BIGINT", "int64")
+
+    def slice(self, start: int, length: int | None = None) -> Expr:
+        """``length`` characters from ``start`` (0-based), or to the end."""
+        begin = Literal(_int("s.slice(start)", start, 0).value + 1)
+        if length is None:
+            return self._call("slice", "substr", begin)
+        return self._call("slice", "substr", begin, _int("s.slice(length)", length, 0))
+
+    def replace(self, old: Any, new: Any) -> Expr:
+        """Every occurrence of ``old`` replaced by ``new`` (plain text)."""
+        return self._call("replace", "replace", _text("replace", old), _text("replace", new))
+
+    def regex_match(self, pattern: str) -> Expr:
+        """True where the (Rust ``regex`` syntax) pattern matches somewhere in the string."""
+        if not isinstance(pattern, str):
+            raise TypeError(f".s.regex_match() takes a pattern string, not {type(pattern).__name__}")
+        return self._call("regex_match", "regexp_like", Literal(pattern), dtype="bool")
+
+    def concat(self, *others: Any) -> Expr:
+        """The string followed by ``others`` (strings, or values converted to strings); NULL
+        if any part is NULL (like ``+`` on strings)."""
+        out = _string("concat", self._e)
+        for o in others:
+            part = _wrap(o)
+            if part.dtype not in ("string", "null"):
+                part = Cast(part, "VARCHAR", "string")
+            out = BinaryOp("+", out, part)
+        return out
+
+    def pad_left(self, width: int, char: str = " ") -> Expr:
+        """Padded on the left with ``char`` to ``width`` characters (longer strings are cut)."""
+        return self._call("pad_left", "lpad", _int("s.pad_left(width)", width, 0), _char("s.pad_left(char)", char))
+
+    def pad_right(self, width: int, char: str = " ") -> Expr:
+        """Padded on the right with ``char`` to ``width`` characters (longer strings are cut)."""
+        return self._call("pad_right", "rpad", _int("s.pad_right(width)", width, 0), _char("s.pad_right(char)", char))
+
+    def split(self, sep: str, index: int) -> Expr:
+        """The ``index``-th part (1-based) of the string split at ``sep``; ``""`` when there are
+        fewer parts."""
+        if not isinstance(sep, str) or not sep:
+            raise ValueError(f".s.split() needs a non-empty separator, got {sep!r}")
+        return self._call("split", "split_part", Literal(sep), _int("s.split(index)", index, 1))
+
+
+_TEMPORAL = ("date32", "timestamp", "null", "unknown")
+
+
+class DateTimeAccessor:
+    """Date and time parts of a date or timestamp: ``r.day.dt.year()``. NULL in, NULL out.
+    Strings holding ISO dates are cast first: ``r.s.cast("date").dt.month()``."""
+
+    __slots__ = ("_e",)
+
+    def __init__(self, e: Expr) -> None:
+        self._e = e
+
+    def _checked(self, what: str) -> Expr:
+        if self._e.dtype not in _TEMPORAL:
+            raise TypeError(
+                f".dt.{what}() needs a date or timestamp, but {self._e!r} is {self._e.dtype}; "
+                'cast strings with .cast("date") or .cast("timestamp")'
+            )
+        return self._e
+
+    def _part(self, what: str, part: str) -> Expr:
+        call = Func("date_part", [Literal(part), self._checked(what)], "int64")
+        return Cast(call, "BIGINT", "int64")
+
+    def year(self) -> Expr:
+        return self._part("year", "year")
+
+    def month(self) -> Expr:
+        """1-12."""
+        return self._part("month", "month")
+
+    def day(self) -> Expr:
+        """Day of the month, 1-31."""
+        return self._part("day", "day")
+
+    def hour(self) -> Expr:
+        return self._part("hour", "hour")
+
+    def minute(self) -> Expr:
+        return self._part("minute", "minute")
+
+    def second(self) -> Expr:
+        """Whole seconds, 0-59."""
+        return self._part("second", "second")
+
+    def weekday(self) -> Expr:
+        """Day of the week, Monday = 0 ... Sunday = 6."""
+        dow = self._part("weekday", "dow")  # Sunday = 0
+        return BinaryOp("%", BinaryOp("+", dow, Literal(6)), Literal(7))
+
+    def add(self, days: int = 0, months: int = 0, years: int = 0) -> Expr:
+        """The date (or timestamp) moved by whole days, months and years (negative moves back).
+        Adding months keeps the day where it exists, else ends at the month's last day."""
+        e = self._checked("add")
+        d = _int("dt.add(days)", days).value
+        m = _int("dt.add(months)", months).value + 12 * _int("dt.add(years)", years).value
+        interval = _Interval(m, d)
+        return _Plus(e, interval)
+
+    def diff(self, other: Any) -> Expr:
+        """``self - other`` in days (fractional for timestamps)."""
+        o = _wrap(other)
+        if o.dtype not in _TEMPORAL:
+            raise TypeError(f".dt.diff() needs a date or timestamp to subtract, but {o!r} is {o.dtype}")
+        a = Func("date_part", [Literal("epoch"), self._checked("diff")], "float64")
+        b = Func("date_part", [Literal("epoch"), o], "float64")
+        return BinaryOp("/", BinaryOp("-", a, b), Literal(86400.0))
+
+
+class _Interval(Expr):
+    """``INTERVAL 'm months d days'`` (integers only, formatted by ltseq)."""
+
+    __slots__ = ("months", "days")
+
+    def __init__(self, months: int, days: int) -> None:
+        self.months, self.days = int(months), int(days)
+
+    @property
+    def dtype(self) -> str:
+        return "interval"
+
+    def to_sql(self) -> str:
+        return f"INTERVAL '{self.months} months {self.days} days'"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "interval", "months": self.months, "days": self.days}
+
+    def __repr__(self) -> str:
+        return f"interval(months={self.months}, days={self.days})"
+
+
+class _Plus(Expr):
+    """``date + interval``: keeps the date's type."""
+
+    __slots__ = ("left", "right")
+
+    def __init__(self, left: Expr, right: Expr) -> None:
+        self.left, self.right = left, right
+
+    @property
+    def dtype(self) -> str:
+        return self.left.dtype
+
+    def to_sql(self) -> str:
+        return f"({self.left.to_sql()} + {self.right.to_sql()})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "add_interval", "operand": self.left.to_dict(), "interval": self.right.to_dict()}
+
+    def _children(self) -> list[Expr]:
+        return [self.left, self.right]
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return _Plus(children[0], children[1])
+
+    def __repr__(self) -> str:
+        return f"{self.left!r}.dt.add({self.right!r})"

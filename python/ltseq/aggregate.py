@@ -1,0 +1,288 @@
+"""Keyed aggregation: ``t.group_by(key).agg(name=lambda g: g.col.sum(), ...)`` and
+``t.agg(by=..., **aggs)``. Compiles to one SQL ``GROUP BY``; ``first``/``last`` follow the
+table's order (``first_value(x ORDER BY <order>)``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._proxy import RowProxy
+from ._types import NUMERIC
+from .exceptions import ColumnNotFoundError
+from .expr import Column, Expr, _wrap
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .table import LTSeq
+
+
+class AggCall(Expr):
+    """``func([DISTINCT] arg [ORDER BY order])``: one aggregate over a group's rows."""
+
+    __slots__ = ("func", "arg", "_dtype", "distinct", "order_sql")
+
+    def __init__(
+        self, func: str, arg: Expr | None, dtype: str, *, distinct: bool = False, order_sql: str | None = None
+    ) -> None:
+        self.func, self.arg, self._dtype, self.distinct, self.order_sql = func, arg, dtype, distinct, order_sql
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    def to_sql(self) -> str:
+        inner = "*" if self.arg is None else self.arg.to_sql()
+        if self.distinct:
+            inner = f"DISTINCT {inner}"
+        if self.order_sql:
+            inner = f"{inner} ORDER BY {self.order_sql}"
+        return f"{self.func}({inner})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "aggregate", "function": self.func, "arg": None if self.arg is None else self.arg.to_dict()}
+
+    def _children(self) -> list[Expr]:
+        return [] if self.arg is None else [self.arg]
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return AggCall(
+            self.func, children[0] if children else None, self._dtype, distinct=self.distinct, order_sql=self.order_sql
+        )
+
+    def _default_name(self) -> str:
+        return f"{self.func}"
+
+    def __repr__(self) -> str:
+        return f"{self.func}({'*' if self.arg is None else repr(self.arg)})"
+
+
+def _numeric(what: str, e: Expr) -> Expr:
+    if e.dtype not in NUMERIC | {"null", "unknown", "bool"}:
+        raise TypeError(f"{what} needs numbers, but {e!r} is {e.dtype}")
+    return e
+
+
+def _sum_type(e: Expr) -> str:
+    return "float64" if e.dtype == "float64" else ("decimal" if e.dtype == "decimal" else "int64")
+
+
+class AggColumn:
+    """``g.col`` inside ``agg``: the column's values in one group."""
+
+    __slots__ = ("_e", "_order_sql")
+
+    def __init__(self, e: Expr, order_sql: str) -> None:
+        self._e, self._order_sql = e, order_sql
+
+    def count(self) -> Expr:
+        """The number of non-NULL values."""
+        return AggCall("count", self._e, "int64")
+
+    def sum(self) -> Expr:
+        """The sum (NULLs skipped; NULL when all are NULL)."""
+        return AggCall("sum", _numeric("sum()", self._e), _sum_type(self._e))
+
+    def mean(self) -> Expr:
+        """The mean of the non-NULL values."""
+        return AggCall("avg", _numeric("mean()", self._e), "float64")
+
+    avg = mean
+
+    def min(self) -> Expr:
+        return AggCall("min", self._e, self._e.dtype)
+
+    def max(self) -> Expr:
+        return AggCall("max", self._e, self._e.dtype)
+
+    def median(self) -> Expr:
+        """The exact median (interpolated between the two middle values)."""
+        return AggCall("median", _numeric("median()", self._e), "float64")
+
+    def std(self) -> Expr:
+        """The sample standard deviation."""
+        return AggCall("stddev_samp", _numeric("std()", self._e), "float64")
+
+    def var(self) -> Expr:
+        """The sample variance."""
+        return AggCall("var_samp", _numeric("var()", self._e), "float64")
+
+    def n_unique(self) -> Expr:
+        """The number of distinct non-NULL values."""
+        return AggCall("count", self._e, "int64", distinct=True)
+
+    def first(self) -> Expr:
+        """The value at the group's first row in the table's order (NULL if that value is)."""
+        return AggCall("first_value", self._e, self._e.dtype, order_sql=self._order_sql)
+
+    def last(self) -> Expr:
+        """The value at the group's last row in the table's order."""
+        return AggCall("last_value", self._e, self._e.dtype, order_sql=self._order_sql)
+
+
+class AggProxy:
+    """``g`` inside ``agg``: ``g.col`` (or ``g["col"]``) is a column's values in the group;
+    ``g.count()`` counts rows; ``g.count_if(pred)``, ``g.sum_if(pred, col)`` and
+    ``g.avg_if(pred, col)`` aggregate the rows where ``pred`` (a row lambda) holds."""
+
+    __slots__ = ("_ltseq_rows", "_ltseq_order")
+
+    def __init__(self, rows: RowProxy, order_sql: str) -> None:
+        object.__setattr__(self, "_ltseq_rows", rows)
+        object.__setattr__(self, "_ltseq_order", order_sql)
+
+    def _value(self, what: str, col: Any) -> Expr:
+        rows = object.__getattribute__(self, "_ltseq_rows")
+        if isinstance(col, str):
+            value = rows[col]
+        elif callable(col):
+            value = col(rows)
+        else:
+            raise TypeError(f"{what} takes a column name or a row lambda, not {type(col).__name__}")
+        if not isinstance(value, Expr):
+            raise TypeError(f"{what}: {value!r} is not a column or expression")
+        return value
+
+    def _cond(self, what: str, pred: Any) -> Expr:
+        if not callable(pred):
+            raise TypeError(f"{what} takes a row lambda as its condition, e.g. lambda r: r.x > 0")
+        cond = _wrap(pred(object.__getattribute__(self, "_ltseq_rows")))
+        if cond.dtype not in ("bool", "null", "unknown"):
+            raise TypeError(f"{what} needs a condition, but {cond!r} is {cond.dtype}")
+        return cond
+
+    def __getattr__(self, name: str) -> AggColumn:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __getitem__(self, name: str) -> AggColumn:
+        rows = object.__getattribute__(self, "_ltseq_rows")
+        value = rows[name]
+        if not isinstance(value, Column):
+            raise TypeError(f"g.{name} is a linked row; aggregate one of its columns, e.g. g['{name}_col']")
+        return AggColumn(value, object.__getattribute__(self, "_ltseq_order"))
+
+    def count(self) -> Expr:
+        """The number of rows in the group."""
+        return AggCall("count", None, "int64")
+
+    def count_if(self, pred: Callable[[Any], Any]) -> Expr:
+        """The number of rows where ``pred`` is true."""
+        return AggCall("count", _When(self._cond("count_if()", pred), _wrap(1)), "int64")
+
+    def sum_if(self, pred: Callable[[Any], Any], col: Any) -> Expr:
+        """The sum of ``col`` over the rows where ``pred`` is true (0 when there are none)."""
+        value = _numeric("sum_if()", self._value("sum_if()", col))
+        return AggCall("sum", _When(self._cond("sum_if()", pred), value, _wrap(0)), _sum_type(value))
+
+    def avg_if(self, pred: Callable[[Any], Any], col: Any) -> Expr:
+        """The mean of ``col`` over the rows where ``pred`` is true (NULL when there are none)."""
+        value = _numeric("avg_if()", self._value("avg_if()", col))
+        return AggCall("avg", _When(self._cond("avg_if()", pred), value), "float64")
+
+    mean_if = avg_if
+
+
+class _When(Expr):
+    """``CASE WHEN cond THEN value [ELSE otherwise] END`` (no ELSE: NULL)."""
+
+    __slots__ = ("cond", "value", "otherwise")
+
+    def __init__(self, cond: Expr, value: Expr, otherwise: Expr | None = None) -> None:
+        self.cond, self.value, self.otherwise = cond, value, otherwise
+
+    @property
+    def dtype(self) -> str:
+        return self.value.dtype
+
+    def to_sql(self) -> str:
+        tail = f" ELSE {self.otherwise.to_sql()}" if self.otherwise is not None else ""
+        return f"CASE WHEN {self.cond.to_sql()} THEN {self.value.to_sql()}{tail} END"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "when", "cond": self.cond.to_dict(), "value": self.value.to_dict()}
+
+    def _children(self) -> list[Expr]:
+        return [self.cond, self.value] + ([self.otherwise] if self.otherwise is not None else [])
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return _When(children[0], children[1], children[2] if len(children) > 2 else None)
+
+    def __repr__(self) -> str:
+        return f"when({self.cond!r}, {self.value!r})"
+
+
+def check_aggregated(name: str, e: Expr) -> None:
+    """Every column an aggregate expression reads must be inside an aggregate."""
+    if isinstance(e, AggCall):
+        return
+    if isinstance(e, Column):
+        raise ValueError(
+            f"agg(): {name!r} reads the column {e.name!r} outside an aggregate; "
+            f"use g.{e.name}.first(), g.{e.name}.sum(), ... (or group by it)"
+        )
+    for c in e._children():
+        check_aggregated(name, c)
+
+
+def capture_aggs(
+    table: LTSeq, fn: Callable[[Any], Any] | None, named: Mapping[str, Callable[[Any], Any]], order_sql: str
+) -> dict[str, Expr]:
+    """``{name: aggregate expression}`` from ``agg(lambda g: {...})`` or ``agg(name=lambda g: ...)``."""
+    from .table import _check_user_name
+
+    g = AggProxy(table._proxy(), order_sql)
+    items: list[tuple[str, Any]] = []
+    if fn is not None:
+        if not callable(fn):
+            raise TypeError("agg() takes name=lambda g: ... arguments (or one lambda returning a dict)")
+        result = fn(g)
+        if not isinstance(result, Mapping):
+            raise TypeError(f"agg() lambda must return a dict of {{name: aggregate}}, got {type(result).__name__}")
+        items = list(result.items())
+    for name, f in named.items():
+        if not callable(f):
+            raise TypeError(f"agg({name}=...) takes a lambda of the group, e.g. lambda g: g.price.sum()")
+        items.append((name, f(g)))
+    if not items:
+        raise ValueError("agg() needs at least one aggregate, e.g. n=lambda g: g.count()")
+    out: dict[str, Expr] = {}
+    for name, value in items:
+        _check_user_name(name, "agg() column name")
+        if name in out:
+            raise ValueError(f"agg(): {name!r} is given twice")
+        if isinstance(value, AggColumn):
+            raise TypeError(f"agg({name}=...): g.col is a group of values; aggregate it, e.g. g.col.sum()")
+        e = _wrap(value)
+        check_aggregated(name, e)
+        out[name] = e
+    return out
+
+
+def key_exprs(table: LTSeq, key: Any) -> dict[str, Expr]:
+    """``{output name: expression}`` of a grouping key: a name, a list of names, or a row lambda
+    returning an expression, a list of them, or a dict of named ones."""
+    if isinstance(key, str):
+        key = [key]
+    if isinstance(key, (list, tuple)):
+        if not key:
+            raise ValueError("group_by() needs at least one key")
+        out: dict[str, Expr] = {}
+        for k in key:
+            if not isinstance(k, str):
+                raise TypeError(f"group_by() keys are column names or one lambda, not {type(k).__name__}")
+            if k not in table.columns:
+                raise ColumnNotFoundError(k, table.columns)
+            out[k] = Column(k, table._types()[k])
+        return out
+    if callable(key):
+        result = key(table._proxy())
+        if isinstance(result, Mapping):
+            return {str(n): _wrap(v) for n, v in result.items()}
+        values = result if isinstance(result, (list, tuple)) else [result]
+        out = {}
+        for v in values:
+            e = _wrap(v)
+            out[e._default_name()] = e
+        return out
+    raise TypeError(f"group_by() takes column names or a row lambda, not {type(key).__name__}")
