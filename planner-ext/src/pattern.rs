@@ -46,7 +46,7 @@ use ltseq_udf::run_id::key_changes;
 
 use crate::guard::{no_panic, GuardedStream};
 use crate::scan::lookup_table;
-use crate::window::{concat_partitions_stream, ordered_input};
+use crate::window::{concat_partitions_stream, keeps_partition_order, ordered_input};
 
 const NAME: &str = "LtseqPatternExec";
 pub const SEARCH_PATTERN_FUNCTION_NAME: &str = "ltseq_search_pattern";
@@ -114,6 +114,10 @@ pub struct PatternExec {
     output: PatternOutput,
     hide_input: bool,
     output_partitions: usize,
+    /// Input partitions are consecutive ranges of the sequence, matched in parallel: output
+    /// partition `p` reads input partition `p` (and the first rows of the next ones, for the
+    /// matches that start at its end).
+    parallel: bool,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
     name: String,
@@ -131,13 +135,6 @@ impl PatternExec {
         hide_input: bool,
     ) -> Result<Self> {
         let input_schema = input.schema();
-        // A visible input is made one ordered partition by the optimizer (required_input_*).
-        if hide_input && concat_by.is_none() && input.output_partitioning().partition_count() != 1 {
-            return Err(DataFusionError::Plan(format!(
-                "{NAME} needs its ordered input as one partition, got {}",
-                input.output_partitioning().partition_count()
-            )));
-        }
         for name in partition_by.iter().chain(&concat_by) {
             input_schema.index_of(name).map_err(|_| {
                 DataFusionError::Plan(format!("{NAME}: the input has no column {name:?}"))
@@ -174,10 +171,29 @@ impl PatternExec {
             output,
             hide_input,
             output_partitions: 1,
+            parallel: false,
             schema,
             properties,
             name,
         })
+    }
+
+    /// Matches each input partition in parallel (the input's partitions must be consecutive
+    /// ranges of the sequence, in order, and re-executable: ltseq's stored-order source). Not
+    /// with a `fetch` (a limit reads in order and stops).
+    pub fn with_parallel_partitions(mut self) -> Result<Self> {
+        if !self.hide_input || matches!(self.output, PatternOutput::Rows { fetch: Some(_) }) {
+            return Err(DataFusionError::Internal(format!(
+                "{NAME}: parallel partitions need a hidden input and no fetch"
+            )));
+        }
+        let n = self.input.output_partitioning().partition_count().max(1);
+        self.parallel = true;
+        self.concat_by = None;
+        self.name = self
+            .name
+            .replacen(NAME, &format!("{NAME}[{n} partitions in parallel]"), 1);
+        Ok(self.with_output_partitions(n))
     }
 
     /// Requires the (visible) input ordered by the partition columns, then `order_by`.
@@ -317,16 +333,27 @@ impl ExecutionPlan for PatternExec {
                     self.output_partitions
                 )));
             }
-            if partition > 0 {
+            if partition > 0 && !self.parallel {
                 return Ok(
                     Box::pin(datafusion::physical_plan::EmptyRecordBatchStream::new(
                         Arc::clone(&self.schema),
                     )) as SendableRecordBatchStream,
                 );
             }
+            // A visible input is made one ordered partition by the optimizer
+            // (required_input_*); a hidden one must be, unless read in parallel or in order.
+            let partitions = self.input.output_partitioning().partition_count();
+            if !self.parallel && self.concat_by.is_none() && partitions != 1 {
+                return Err(DataFusionError::Plan(format!(
+                    "{NAME} needs its ordered input as one partition, got {partitions}"
+                )));
+            }
             let input_schema = self.input.schema();
+            let lookahead = self
+                .parallel
+                .then(|| (Arc::clone(&self.input), partition + 1, Arc::clone(&context)));
             let input = match &self.concat_by {
-                None => self.input.execute(0, context)?,
+                None => self.input.execute(partition, context)?,
                 Some(name) => {
                     let index = input_schema.index_of(name)?;
                     concat_partitions_stream(Arc::clone(&self.input), index, context)
@@ -355,6 +382,9 @@ impl ExecutionPlan for PatternExec {
                 pending: None,
                 count: 0,
                 emitted: 0,
+                lookahead,
+                ahead: None,
+                finished: false,
             };
             Ok(Box::pin(GuardedStream::new(Box::pin(stream), NAME)) as SendableRecordBatchStream)
         })
@@ -375,6 +405,12 @@ struct PatternStream {
     pending: Option<RecordBatch>,
     count: i64,
     emitted: usize,
+    /// In parallel mode: the input and the next partition, read at the end for the first rows
+    /// after this partition.
+    lookahead: Option<(Arc<dyn ExecutionPlan>, usize, Arc<TaskContext>)>,
+    /// The lookahead in progress: the open stream and the rows collected so far.
+    ahead: Option<(SendableRecordBatchStream, Vec<RecordBatch>, usize)>,
+    finished: bool,
 }
 
 /// Boolean values with NULL as false.
@@ -494,6 +530,58 @@ impl PatternStream {
         Ok(())
     }
 
+    /// Decides the pending rows' matches with the rows that follow them (`after`, up to
+    /// `k - 1` rows from the next partitions).
+    fn decide_pending(&mut self, after: &[RecordBatch]) -> Result<Option<RecordBatch>> {
+        let Some(p) = self.pending.take() else {
+            return Ok(None);
+        };
+        let mut all = vec![p.clone()];
+        all.extend(after.iter().cloned());
+        let small = concat_batches(&p.schema(), &all)?;
+        let flags = self.matches(&small)?;
+        let decided = flags.len().min(p.num_rows());
+        let mut parts = Vec::new();
+        if decided > 0 {
+            self.take_matches(&p.slice(0, decided), flags.slice(0, decided), &mut parts)?;
+        }
+        if parts.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(concat_batches(&self.schema, &parts)?))
+    }
+
+    /// The end of the stream: the count (once), or nothing more.
+    fn finish(&mut self) -> Option<Result<RecordBatch>> {
+        if self.output == PatternOutput::Count && !self.finished {
+            self.finished = true;
+            let count = Arc::new(Int64Array::from(vec![self.count])) as ArrayRef;
+            return Some(
+                RecordBatch::try_new(Arc::clone(&self.schema), vec![count]).map_err(Into::into),
+            );
+        }
+        None
+    }
+
+    /// Continues the lookahead in the next partition (`None`), or, when there is none, hands
+    /// the rows collected so far back (`Some`).
+    fn open_next(
+        &mut self,
+        collected: Vec<RecordBatch>,
+        rows: usize,
+    ) -> Result<Option<Vec<RecordBatch>>> {
+        let Some((plan, next, ctx)) = self.lookahead.as_mut() else {
+            return Ok(Some(collected));
+        };
+        if *next >= plan.output_partitioning().partition_count() {
+            return Ok(Some(collected));
+        }
+        let stream = plan.execute(*next, Arc::clone(ctx))?;
+        *next += 1;
+        self.ahead = Some((stream, collected, rows));
+        Ok(None)
+    }
+
     fn done(&self) -> bool {
         matches!(self.output, PatternOutput::Rows { fetch: Some(n) } if self.emitted >= n)
     }
@@ -504,12 +592,45 @@ impl Stream for PatternStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
+            // The lookahead after this partition (parallel mode): collect k - 1 rows.
+            if let Some((mut stream, mut collected, mut rows)) = self.ahead.take() {
+                let need = self.steps.len() - 1;
+                if rows < need {
+                    match stream.poll_next_unpin(cx) {
+                        Poll::Pending => {
+                            self.ahead = Some((stream, collected, rows));
+                            return Poll::Pending;
+                        }
+                        Poll::Ready(Some(Ok(batch))) => {
+                            let take = batch.num_rows().min(need - rows);
+                            collected.push(batch.slice(0, take));
+                            rows += take;
+                            self.ahead = Some((stream, collected, rows));
+                            continue;
+                        }
+                        Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                        Poll::Ready(None) => match self.open_next(collected, rows) {
+                            Ok(None) => continue,
+                            Ok(Some(back)) => collected = back,
+                            Err(e) => return Poll::Ready(Some(Err(e))),
+                        },
+                    }
+                }
+                self.lookahead = None;
+                match self.decide_pending(&collected) {
+                    Ok(Some(out)) => return Poll::Ready(Some(Ok(out))),
+                    Ok(None) => {}
+                    Err(e) => return Poll::Ready(Some(Err(e))),
+                }
+                return Poll::Ready(self.finish());
+            }
             if self.done() {
                 // Enough rows: stop reading (the input is dropped).
                 self.input = None;
+                self.lookahead = None;
             }
             let Some(input) = self.input.as_mut() else {
-                return Poll::Ready(None);
+                return Poll::Ready(self.finish());
             };
             match input.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -521,14 +642,14 @@ impl Stream for PatternStream {
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                 Poll::Ready(None) => {
                     self.input = None;
-                    if self.output == PatternOutput::Count {
-                        let count = Arc::new(Int64Array::from(vec![self.count])) as ArrayRef;
-                        return Poll::Ready(Some(
-                            RecordBatch::try_new(Arc::clone(&self.schema), vec![count])
-                                .map_err(Into::into),
-                        ));
+                    if self.pending.is_some() && self.lookahead.is_some() {
+                        match self.open_next(Vec::new(), 0) {
+                            Ok(None) => continue,
+                            Ok(Some(_)) => {}
+                            Err(e) => return Poll::Ready(Some(Err(e))),
+                        }
                     }
-                    return Poll::Ready(None);
+                    return Poll::Ready(self.finish());
                 }
             }
         }
@@ -652,6 +773,50 @@ impl TableProvider for PatternTableProvider {
                 v
             }
         };
+        let output = match (self.output, limit) {
+            (PatternOutput::Rows { fetch }, Some(l)) => PatternOutput::Rows {
+                fetch: Some(fetch.map_or(l, |f| f.min(l))),
+            },
+            (o, _) => o,
+        };
+        if self.ordinal.is_some() && !matches!(output, PatternOutput::Rows { fetch: Some(_) }) {
+            // Stored order: each partition of ltseq's ordered source is a consecutive range;
+            // match them in parallel (counting needs no ordinal).
+            let input = lookup_table(session, &self.input_name, NAME)?;
+            if input.schema().fields() != self.input_schema.fields() {
+                return Err(DataFusionError::Plan(format!(
+                    "{NAME}: table '{}' changed its schema since the query was planned",
+                    self.input_name
+                )));
+            }
+            let lean: Vec<usize> = match output {
+                PatternOutput::Count => {
+                    let ordinal = self
+                        .ordinal
+                        .as_ref()
+                        .and_then(|o| self.input_schema.index_of(o).ok());
+                    needed
+                        .iter()
+                        .copied()
+                        .filter(|&i| Some(i) != ordinal)
+                        .collect()
+                }
+                PatternOutput::Rows { .. } => needed.clone(),
+            };
+            let plan = input.scan(session, Some(&lean), &[], None).await?;
+            if keeps_partition_order(&plan) {
+                let exec = PatternExec::try_new(
+                    plan,
+                    None,
+                    self.steps.clone(),
+                    self.partition_by.clone(),
+                    output,
+                    true,
+                )?
+                .with_parallel_partitions()?;
+                return project(Arc::new(exec), projection);
+            }
+        }
         let (plan, concat_by) = ordered_input(
             session,
             &self.input_name,
@@ -661,12 +826,6 @@ impl TableProvider for PatternTableProvider {
             NAME,
         )
         .await?;
-        let output = match (self.output, limit) {
-            (PatternOutput::Rows { fetch }, Some(l)) => PatternOutput::Rows {
-                fetch: Some(fetch.map_or(l, |f| f.min(l))),
-            },
-            (o, _) => o,
-        };
         let target = session.config_options().execution.target_partitions;
         let exec: Arc<dyn ExecutionPlan> = Arc::new(
             PatternExec::try_new(

@@ -815,7 +815,9 @@ class LTSeq:
         except Exception as e:
             raise QueryError(f"{_message(e)}\n  in SQL: {view_sql}") from e
         if count:
-            return f"SELECT {quote_ident('count')} FROM {quote_ident(table)}", (source, *sources)
+            # one count per partition of the operator (partitions are matched in parallel)
+            total = f"CAST(coalesce(sum({quote_ident('count')}), 0) AS BIGINT)"
+            return f"SELECT {total} FROM {quote_ident(table)}", (source, *sources)
         cols = ", ".join(quote_ident(c) for c in [*self.columns, *self._rel.hidden])
         sql = f"SELECT {cols} FROM {quote_ident(table)}"
         if fetch is not None:
