@@ -27,6 +27,7 @@ mod guard;
 pub mod link;
 pub mod pattern;
 pub mod planner;
+pub mod reference;
 pub mod scan;
 pub mod sequence;
 pub mod window;

@@ -567,12 +567,16 @@ impl Extension {
 /// The SQL reference generated from each function's documentation (`docs/sql-reference.md`).
 #[pyfunction]
 fn sql_reference_markdown() -> PyResult<String> {
-    ltseq_udf::docs::sql_reference_markdown().map_err(|missing| {
+    let functions = ltseq_udf::docs::sql_reference_markdown().map_err(|missing| {
         PyRuntimeError::new_err(format!(
             "functions without documentation: {}",
             missing.join(", ")
         ))
-    })
+    })?;
+    Ok(format!(
+        "{functions}{}",
+        ltseq_planner::reference::operators_markdown()
+    ))
 }
 
 #[pymodule]
