@@ -3,7 +3,9 @@ in sync, and every registered function must be documented."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 from pathlib import Path
 
 import ltseq
@@ -25,31 +27,49 @@ def test_every_function_is_documented():
         assert f"### `{name}`" in text
 
 
-def python_blocks(path: Path) -> list[str]:
-    text = path.read_text()
-    blocks, inside, current = [], False, []
-    for line in text.splitlines():
-        if line.strip() == "```python":
-            inside, current = True, []
-        elif inside and line.strip() == "```":
-            inside = False
-            blocks.append("\n".join(current))
-        elif inside:
-            current.append(line)
+def python_blocks(path: Path) -> list[tuple[str, str | None]]:
+    """The ```python blocks of a document, each with the ```text block right after it (its
+    expected output), if there is one."""
+    lines = path.read_text().splitlines()
+    blocks: list[tuple[str, str | None]] = []
+    i = 0
+    while i < len(lines):
+        if lines[i].strip() != "```python":
+            i += 1
+            continue
+        end = lines.index("```", i + 1)
+        code = "\n".join(lines[i + 1 : end])
+        j = end + 1
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        expected = None
+        if j < len(lines) and lines[j].strip() == "```text":
+            stop = lines.index("```", j + 1)
+            expected = "\n".join(lines[j + 1 : stop])
+            end = stop
+        blocks.append((code, expected))
+        i = end + 1
     return blocks
 
 
-def test_python_examples_in_the_docs_run(monkeypatch, capsys):
-    """Every ```python block of the README and the DSL guide runs, from the repository root."""
+def test_python_examples_in_the_docs_run(monkeypatch):
+    """Every ```python block of the README and the DSL guide runs, from the repository root;
+    where a ```text block follows it, that is exactly what it prints."""
     monkeypatch.chdir(ROOT)
-    count = 0
+    count = checked = 0
     for doc in ("README.md", "docs/dsl.md"):
         namespace: dict = {}
-        for block in python_blocks(ROOT / doc):
-            exec(compile(block, f"{doc} example", "exec"), namespace)  # noqa: S102 - our own docs
+        for code, expected in python_blocks(ROOT / doc):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                exec(compile(code, f"{doc} example", "exec"), namespace)  # noqa: S102 - our own docs
             count += 1
+            if expected is not None:
+                got = [line.rstrip() for line in out.getvalue().strip().splitlines()]
+                assert got == [line.rstrip() for line in expected.strip().splitlines()], f"{doc}:\n{code}"
+                checked += 1
     assert count >= 4
-    assert capsys.readouterr().out  # they print tables
+    assert checked >= 5
 
 
 def test_the_package_is_typed():
