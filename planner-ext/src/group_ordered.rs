@@ -853,29 +853,6 @@ impl datafusion::catalog::TableProvider for GroupOrderedTableProvider {
             )?
             .with_output_partitions(target),
         );
-        match projection {
-            None => Ok(exec),
-            Some(p)
-                if p.len() == self.schema.fields().len()
-                    && p.iter().enumerate().all(|(i, &j)| i == j) =>
-            {
-                Ok(exec)
-            }
-            Some(p) => {
-                let exprs = p
-                    .iter()
-                    .map(|&i| {
-                        let name = self.schema.field(i).name().clone();
-                        (
-                            Arc::new(Column::new(&name, i)) as Arc<dyn PhysicalExpr>,
-                            name,
-                        )
-                    })
-                    .collect::<Vec<_>>();
-                Ok(Arc::new(
-                    datafusion::physical_plan::projection::ProjectionExec::try_new(exprs, exec)?,
-                ))
-            }
-        }
+        crate::sql_args::project(exec, projection)
     }
 }

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::ScalarValue;
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
@@ -25,6 +24,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use crate::group_ordered::{group_ordered_schema, AggCall, Boundary, GroupOrderedExec};
 use crate::guard::no_panic;
 use crate::scan::lookup_table;
+use crate::sql_args::{names, project, text_arg};
 
 pub const GROUP_ORDERED_FUNCTION_NAME: &str = "ltseq_group_ordered";
 pub const GROUP_SPLIT_FUNCTION_NAME: &str = "ltseq_group_split";
@@ -33,24 +33,6 @@ pub const GROUP_SPLIT_FUNCTION_NAME: &str = "ltseq_group_split";
 #[derive(Debug, Default)]
 pub struct GroupOrderedTableFunction {
     pub split: bool,
-}
-
-fn text_arg(name: &str, expr: &Expr, position: usize) -> Result<String> {
-    match expr {
-        Expr::Literal(ScalarValue::Utf8(Some(s)), _)
-        | Expr::Literal(ScalarValue::LargeUtf8(Some(s)), _)
-        | Expr::Literal(ScalarValue::Utf8View(Some(s)), _) => Ok(s.clone()),
-        other => Err(DataFusionError::Plan(format!(
-            "{name}: argument {position} must be a string literal, got {other}"
-        ))),
-    }
-}
-
-fn names(list: &str) -> Vec<String> {
-    list.split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
 }
 
 /// Parses `count(*) AS n, sum(v) AS total, max(v)` into calls.
@@ -215,30 +197,7 @@ impl TableProvider for GroupOrderedSqlTable {
             )?
             .with_required_order(self.order.clone()),
         );
-        match projection {
-            Some(p)
-                if !(p.len() == self.schema.fields().len()
-                    && p.iter().enumerate().all(|(i, &j)| i == j)) =>
-            {
-                let exprs = p
-                    .iter()
-                    .map(|&i| {
-                        let name = self.schema.field(i).name().clone();
-                        (
-                            Arc::new(datafusion::physical_expr::expressions::Column::new(
-                                &name, i,
-                            ))
-                                as Arc<dyn datafusion::physical_expr::PhysicalExpr>,
-                            name,
-                        )
-                    })
-                    .collect::<Vec<_>>();
-                Ok(Arc::new(
-                    datafusion::physical_plan::projection::ProjectionExec::try_new(exprs, exec)?,
-                ))
-            }
-            _ => Ok(exec),
-        }
+        project(exec, projection)
     }
 }
 

@@ -30,6 +30,7 @@ pub mod planner;
 pub mod reference;
 pub mod scan;
 pub mod sequence;
+mod sql_args;
 pub mod window;
 
 pub use codec::{LtseqLogicalCodec, LtseqPhysicalCodec};

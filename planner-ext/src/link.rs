@@ -54,6 +54,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::guard::{no_panic, GuardedStream};
 use crate::scan::lookup_table;
+use crate::sql_args::text_arg;
 
 /// The table function's SQL name (Rust sessions).
 pub const LINK_FUNCTION_NAME: &str = "ltseq_link";
@@ -1052,17 +1053,6 @@ impl TableProvider for LinkTableProvider {
 #[derive(Debug, Default)]
 pub struct LinkTableFunction;
 
-fn text_arg(expr: &Expr, position: usize) -> Result<String> {
-    match expr {
-        Expr::Literal(ScalarValue::Utf8(Some(s)), _)
-        | Expr::Literal(ScalarValue::LargeUtf8(Some(s)), _)
-        | Expr::Literal(ScalarValue::Utf8View(Some(s)), _) => Ok(s.clone()),
-        other => Err(DataFusionError::Plan(format!(
-            "{LINK_FUNCTION_NAME}: argument {position} must be a string literal, got {other}"
-        ))),
-    }
-}
-
 /// Parses `a = b, c` into (source keys, target keys).
 pub fn parse_keys(text: &str) -> Result<(Vec<String>, Vec<String>)> {
     let (mut s, mut t) = (Vec::new(), Vec::new());
@@ -1098,17 +1088,18 @@ impl TableFunctionImpl for LinkTableFunction {
                     exprs.len()
                 )));
             }
-            let source = text_arg(&exprs[0], 1)?;
-            let target = text_arg(&exprs[1], 2)?;
-            let (source_keys, target_keys) = parse_keys(&text_arg(&exprs[2], 3)?)?;
-            let alias = text_arg(&exprs[3], 4)?;
+            let source = text_arg(LINK_FUNCTION_NAME, &exprs[0], 1)?;
+            let target = text_arg(LINK_FUNCTION_NAME, &exprs[1], 2)?;
+            let (source_keys, target_keys) =
+                parse_keys(&text_arg(LINK_FUNCTION_NAME, &exprs[2], 3)?)?;
+            let alias = text_arg(LINK_FUNCTION_NAME, &exprs[3], 4)?;
             if alias.trim().is_empty() {
                 return Err(DataFusionError::Plan(format!(
                     "{LINK_FUNCTION_NAME}: the alias cannot be empty"
                 )));
             }
             let join = match exprs.get(4) {
-                Some(e) => LinkJoin::parse(&text_arg(e, 5)?)?,
+                Some(e) => LinkJoin::parse(&text_arg(LINK_FUNCTION_NAME, e, 5)?)?,
                 None => LinkJoin::Left,
             };
             let source_schema = lookup_table(args.session(), &source, LINK_FUNCTION_NAME)?.schema();

@@ -24,7 +24,6 @@ use datafusion::arrow::compute::{concat_batches, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::ScalarValue;
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
@@ -36,7 +35,6 @@ use datafusion::physical_expr::{
 use datafusion::physical_plan::execution_plan::{
     Boundedness, ChildrenPropertiesMode, EmissionType, ReplaceChildrenOptions,
 };
-use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
     Partitioning, PlanProperties,
@@ -46,6 +44,7 @@ use ltseq_udf::run_id::key_changes;
 
 use crate::guard::{no_panic, GuardedStream};
 use crate::scan::lookup_table;
+use crate::sql_args::{names, project, text_arg};
 use crate::window::{concat_partitions_stream, keeps_partition_order, ordered_input};
 
 const NAME: &str = "LtseqPatternExec";
@@ -662,32 +661,6 @@ impl RecordBatchStream for PatternStream {
     }
 }
 
-fn project(
-    exec: Arc<dyn ExecutionPlan>,
-    projection: Option<&Vec<usize>>,
-) -> Result<Arc<dyn ExecutionPlan>> {
-    let schema = exec.schema();
-    match projection {
-        Some(p)
-            if !(p.len() == schema.fields().len()
-                && p.iter().enumerate().all(|(i, &j)| i == j)) =>
-        {
-            let exprs = p
-                .iter()
-                .map(|&i| {
-                    let name = schema.field(i).name().clone();
-                    (
-                        Arc::new(Column::new(&name, i)) as Arc<dyn PhysicalExpr>,
-                        name,
-                    )
-                })
-                .collect::<Vec<_>>();
-            Ok(Arc::new(ProjectionExec::try_new(exprs, exec)?))
-        }
-        _ => Ok(exec),
-    }
-}
-
 /// The `Pattern` operator over a named input table, as a table (the table-provider route);
 /// the input must deliver its rows in sequence order (see `WindowTableProvider`). A limit on
 /// the row output stops the search after that many matches.
@@ -850,24 +823,6 @@ impl TableProvider for PatternTableProvider {
 #[derive(Debug, Default)]
 pub struct PatternTableFunction {
     pub count: bool,
-}
-
-fn text_arg(who: &str, expr: &Expr, position: usize) -> Result<String> {
-    match expr {
-        Expr::Literal(ScalarValue::Utf8(Some(s)), _)
-        | Expr::Literal(ScalarValue::LargeUtf8(Some(s)), _)
-        | Expr::Literal(ScalarValue::Utf8View(Some(s)), _) => Ok(s.clone()),
-        other => Err(DataFusionError::Plan(format!(
-            "{who}: argument {position} must be a string literal, got {other}"
-        ))),
-    }
-}
-
-fn names(list: &str) -> Vec<String> {
-    list.split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
 }
 
 impl TableFunctionImpl for PatternTableFunction {

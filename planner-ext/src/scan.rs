@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{ScalarValue, TableReference};
+use datafusion::common::TableReference;
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
@@ -17,6 +17,7 @@ use datafusion::physical_plan::ExecutionPlan;
 
 use crate::guard::no_panic;
 use crate::sequence::{sequence_schema, SequenceExec, DEFAULT_ORDINAL_COLUMN};
+use crate::sql_args::text_arg;
 
 /// The table function's SQL name.
 pub const SEQUENCE_FUNCTION_NAME: &str = "ltseq_sequence";
@@ -24,17 +25,6 @@ pub const SEQUENCE_FUNCTION_NAME: &str = "ltseq_sequence";
 /// `ltseq_sequence('table' [, 'ordinal_column'])`.
 #[derive(Debug, Default)]
 pub struct SequenceTableFunction;
-
-fn string_literal(expr: &Expr, position: usize) -> Result<String> {
-    match expr {
-        Expr::Literal(ScalarValue::Utf8(Some(s)), _)
-        | Expr::Literal(ScalarValue::LargeUtf8(Some(s)), _)
-        | Expr::Literal(ScalarValue::Utf8View(Some(s)), _) => Ok(s.clone()),
-        other => Err(DataFusionError::Plan(format!(
-            "{SEQUENCE_FUNCTION_NAME}: argument {position} must be a string literal, got {other}"
-        ))),
-    }
-}
 
 /// Finds a table, view or in-memory table by name in the session's catalogs; `who` names the
 /// operator asking, for the error message.
@@ -75,9 +65,9 @@ impl TableFunctionImpl for SequenceTableFunction {
                     exprs.len()
                 )));
             }
-            let table = string_literal(&exprs[0], 1)?;
+            let table = text_arg(SEQUENCE_FUNCTION_NAME, &exprs[0], 1)?;
             let ordinal = match exprs.get(1) {
-                Some(e) => string_literal(e, 2)?,
+                Some(e) => text_arg(SEQUENCE_FUNCTION_NAME, e, 2)?,
                 None => DEFAULT_ORDINAL_COLUMN.to_string(),
             };
             // Only the schema is kept: a provider handed out by a foreign session's catalog
