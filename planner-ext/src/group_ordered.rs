@@ -39,7 +39,7 @@ use futures::{Stream, StreamExt};
 use ltseq_udf::run_id::key_changes;
 
 use crate::guard::{no_panic, GuardedStream};
-use crate::window::{concat_partitions_stream, ordered_input};
+use crate::window::{ascending_requirement, declared_partition, ordered_input, ordered_stream};
 
 const NAME: &str = "LtseqGroupOrderedExec";
 
@@ -289,24 +289,10 @@ impl ExecutionPlan for GroupOrderedExec {
         if self.hide_input {
             return vec![];
         }
-        let schema = self.input.schema();
-        let sort: Vec<datafusion::physical_expr::PhysicalSortExpr> = self
-            .partition_by
-            .iter()
-            .chain(&self.order_by)
-            .filter_map(|name| {
-                let index = schema.index_of(name).ok()?;
-                Some(datafusion::physical_expr::PhysicalSortExpr::new(
-                    Arc::new(Column::new(name, index)),
-                    datafusion::arrow::compute::SortOptions {
-                        descending: false,
-                        nulls_first: false,
-                    },
-                ))
-            })
-            .collect();
-        vec![datafusion::physical_expr::LexOrdering::new(sort)
-            .map(datafusion::physical_expr::OrderingRequirements::from)]
+        ascending_requirement(
+            &self.input.schema(),
+            self.partition_by.iter().chain(&self.order_by),
+        )
     }
 
     fn maintains_input_order(&self) -> Vec<bool> {
@@ -369,27 +355,13 @@ impl ExecutionPlan for GroupOrderedExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         no_panic(NAME, || {
-            if partition >= self.output_partitions {
-                return Err(DataFusionError::Internal(format!(
-                    "{NAME}: partition {partition} requested, it has {}",
-                    self.output_partitions
-                )));
-            }
-            if partition > 0 {
-                return Ok(
-                    Box::pin(datafusion::physical_plan::EmptyRecordBatchStream::new(
-                        Arc::clone(&self.schema),
-                    )) as SendableRecordBatchStream,
-                );
+            if let Some(empty) =
+                declared_partition(NAME, partition, self.output_partitions, &self.schema, false)?
+            {
+                return Ok(empty);
             }
             let input_schema = self.input.schema();
-            let input = match &self.concat_by {
-                None => self.input.execute(0, context)?,
-                Some(name) => {
-                    let index = input_schema.index_of(name)?;
-                    concat_partitions_stream(Arc::clone(&self.input), index, context)
-                }
-            };
+            let input = ordered_stream(&self.input, self.concat_by.as_ref(), 0, context)?;
             let mut aggs = Vec::with_capacity(self.aggs.len());
             for call in &self.aggs {
                 let expr = build_aggregate(call, &input_schema)?;

@@ -28,10 +28,7 @@ use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_expr::expressions::Column;
-use datafusion::physical_expr::{
-    EquivalenceProperties, LexOrdering, OrderingRequirements, PhysicalExpr, PhysicalSortExpr,
-};
+use datafusion::physical_expr::{EquivalenceProperties, OrderingRequirements, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{
     Boundedness, ChildrenPropertiesMode, EmissionType, ReplaceChildrenOptions,
 };
@@ -45,7 +42,9 @@ use ltseq_udf::run_id::key_changes;
 use crate::guard::{no_panic, GuardedStream};
 use crate::scan::lookup_table;
 use crate::sql_args::{names, project, text_arg};
-use crate::window::{concat_partitions_stream, keeps_partition_order, ordered_input};
+use crate::window::{
+    ascending_requirement, declared_partition, keeps_partition_order, ordered_input, ordered_stream,
+};
 
 const NAME: &str = "LtseqPatternExec";
 pub const SEARCH_PATTERN_FUNCTION_NAME: &str = "ltseq_search_pattern";
@@ -246,23 +245,10 @@ impl ExecutionPlan for PatternExec {
         if self.hide_input {
             return vec![];
         }
-        let schema = self.input.schema();
-        let sort: Vec<PhysicalSortExpr> = self
-            .partition_by
-            .iter()
-            .chain(&self.order_by)
-            .filter_map(|name| {
-                let index = schema.index_of(name).ok()?;
-                Some(PhysicalSortExpr::new(
-                    Arc::new(Column::new(name, index)),
-                    datafusion::arrow::compute::SortOptions {
-                        descending: false,
-                        nulls_first: false,
-                    },
-                ))
-            })
-            .collect();
-        vec![LexOrdering::new(sort).map(OrderingRequirements::from)]
+        ascending_requirement(
+            &self.input.schema(),
+            self.partition_by.iter().chain(&self.order_by),
+        )
     }
 
     fn maintains_input_order(&self) -> Vec<bool> {
@@ -326,18 +312,14 @@ impl ExecutionPlan for PatternExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         no_panic(NAME, || {
-            if partition >= self.output_partitions {
-                return Err(DataFusionError::Internal(format!(
-                    "{NAME}: partition {partition} requested, it has {}",
-                    self.output_partitions
-                )));
-            }
-            if partition > 0 && !self.parallel {
-                return Ok(
-                    Box::pin(datafusion::physical_plan::EmptyRecordBatchStream::new(
-                        Arc::clone(&self.schema),
-                    )) as SendableRecordBatchStream,
-                );
+            if let Some(empty) = declared_partition(
+                NAME,
+                partition,
+                self.output_partitions,
+                &self.schema,
+                self.parallel,
+            )? {
+                return Ok(empty);
             }
             // A visible input is made one ordered partition by the optimizer
             // (required_input_*); a hidden one must be, unless read in parallel or in order.
@@ -351,13 +333,7 @@ impl ExecutionPlan for PatternExec {
             let lookahead = self
                 .parallel
                 .then(|| (Arc::clone(&self.input), partition + 1, Arc::clone(&context)));
-            let input = match &self.concat_by {
-                None => self.input.execute(partition, context)?,
-                Some(name) => {
-                    let index = input_schema.index_of(name)?;
-                    concat_partitions_stream(Arc::clone(&self.input), index, context)
-                }
-            };
+            let input = ordered_stream(&self.input, self.concat_by.as_ref(), partition, context)?;
             let steps = self
                 .steps
                 .iter()

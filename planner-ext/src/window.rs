@@ -437,26 +437,12 @@ impl ExecutionPlan for WindowExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         no_panic(NAME, || {
-            if partition >= self.output_partitions {
-                return Err(DataFusionError::Internal(format!(
-                    "{NAME}: partition {partition} requested, it has {}",
-                    self.output_partitions
-                )));
+            if let Some(empty) =
+                declared_partition(NAME, partition, self.output_partitions, &self.schema, false)?
+            {
+                return Ok(empty);
             }
-            if partition > 0 {
-                return Ok(
-                    Box::pin(datafusion::physical_plan::EmptyRecordBatchStream::new(
-                        Arc::clone(&self.schema),
-                    )) as SendableRecordBatchStream,
-                );
-            }
-            let input = match &self.concat_by {
-                None => self.input.execute(0, context)?,
-                Some(name) => {
-                    let index = self.input.schema().index_of(name)?;
-                    concat_partitions_stream(Arc::clone(&self.input), index, context)
-                }
-            };
+            let input = ordered_stream(&self.input, self.concat_by.as_ref(), 0, context)?;
             let stream = WindowStream {
                 input: Some(input),
                 schema: Arc::clone(&self.schema),
@@ -496,6 +482,69 @@ impl ExecutionPlan for WindowExec {
 /// The input's partitions one after another, checking that the ordinal column keeps rising
 /// (the partitions must be in order one after another; an input that is not ends in an error
 /// rather than a wrong answer).
+/// The guard of an operator that declares `declared` output partitions but runs as one ordered
+/// stream: an error past `declared`, an empty stream for partitions after the first (unless
+/// `all_run`, when every partition does work), `None` when this partition runs.
+pub(crate) fn declared_partition(
+    who: &str,
+    partition: usize,
+    declared: usize,
+    schema: &SchemaRef,
+    all_run: bool,
+) -> Result<Option<SendableRecordBatchStream>> {
+    if partition >= declared {
+        return Err(DataFusionError::Internal(format!(
+            "{who}: partition {partition} requested, it has {declared}"
+        )));
+    }
+    if partition > 0 && !all_run {
+        return Ok(Some(Box::pin(
+            datafusion::physical_plan::EmptyRecordBatchStream::new(Arc::clone(schema)),
+        )));
+    }
+    Ok(None)
+}
+
+/// Partition `partition` of `input`, or, with `concat_by` (the ordinal), all of its partitions
+/// one after another, checked to rise in the ordinal.
+pub(crate) fn ordered_stream(
+    input: &Arc<dyn ExecutionPlan>,
+    concat_by: Option<&String>,
+    partition: usize,
+    context: Arc<TaskContext>,
+) -> Result<SendableRecordBatchStream> {
+    match concat_by {
+        None => input.execute(partition, context),
+        Some(name) => {
+            let index = input.schema().index_of(name)?;
+            Ok(concat_partitions_stream(Arc::clone(input), index, context))
+        }
+    }
+}
+
+/// The requirement "ascending, NULLs last, by these columns" over `schema` (names missing from
+/// it are skipped), for an operator's one visible input.
+pub(crate) fn ascending_requirement<'a>(
+    schema: &SchemaRef,
+    names: impl IntoIterator<Item = &'a String>,
+) -> Vec<Option<datafusion::physical_expr::OrderingRequirements>> {
+    let sort: Vec<datafusion::physical_expr::PhysicalSortExpr> = names
+        .into_iter()
+        .filter_map(|name| {
+            let index = schema.index_of(name).ok()?;
+            Some(datafusion::physical_expr::PhysicalSortExpr::new(
+                Arc::new(Column::new(name, index)),
+                datafusion::arrow::compute::SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                },
+            ))
+        })
+        .collect();
+    vec![datafusion::physical_expr::LexOrdering::new(sort)
+        .map(datafusion::physical_expr::OrderingRequirements::from)]
+}
+
 pub(crate) fn concat_partitions_stream(
     input: Arc<dyn ExecutionPlan>,
     ordinal: usize,
