@@ -17,7 +17,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanBufferBuilder, Int64Array, RecordBatch,
+};
+use datafusion::arrow::buffer::BooleanBuffer;
 use datafusion::arrow::compute::concat;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -39,6 +42,7 @@ use futures::{Stream, StreamExt};
 use ltseq_udf::run_id::key_changes;
 
 use crate::guard::{no_panic, GuardedStream};
+use crate::split::{CompiledSplit, SplitPredicate};
 use crate::window::{ascending_requirement, declared_partition, ordered_input, ordered_stream};
 
 const NAME: &str = "LtseqGroupOrderedExec";
@@ -50,6 +54,9 @@ pub enum Boundary {
     Keys(Vec<String>),
     /// Where this boolean column is true (NULL and false continue the group).
     Split(String),
+    /// Where this condition over the input columns and their lags is true (NULL and false
+    /// continue the group); evaluated inside the operator.
+    Predicate(SplitPredicate),
 }
 
 /// `function(args)` over each group, into the output column `output`; no arguments means
@@ -148,8 +155,12 @@ pub struct GroupOrderedExec {
     concat_by: Option<String>,
     partition_by: Vec<String>,
     boundary: Boundary,
+    /// The compiled `Boundary::Predicate`.
+    compiled: Option<CompiledSplit>,
     aggs: Vec<AggCall>,
     hide_input: bool,
+    /// See `with_parallel_partitions`.
+    parallel: bool,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
     name: String,
@@ -186,12 +197,6 @@ impl GroupOrderedExec {
         hide_input: bool,
     ) -> Result<Self> {
         let input_schema = input.schema();
-        if concat_by.is_none() && input.output_partitioning().partition_count() != 1 {
-            return Err(DataFusionError::Plan(format!(
-                "{NAME} needs its ordered input as one partition, got {}",
-                input.output_partitioning().partition_count()
-            )));
-        }
         let mut key_columns = partition_by.clone();
         match &boundary {
             Boundary::Keys(keys) => key_columns.extend(keys.iter().cloned()),
@@ -206,7 +211,12 @@ impl GroupOrderedExec {
                     )));
                 }
             }
+            Boundary::Predicate(_) => {}
         }
+        let compiled = match &boundary {
+            Boundary::Predicate(p) => Some(p.compile(&input_schema)?.0),
+            _ => None,
+        };
         for name in key_columns.iter().chain(&concat_by) {
             input_schema.index_of(name).map_err(|_| {
                 DataFusionError::Plan(format!("{NAME}: no input column named {name:?}"))
@@ -225,6 +235,7 @@ impl GroupOrderedExec {
             match &boundary {
                 Boundary::Keys(k) => format!("keys=[{}]", k.join(", ")),
                 Boundary::Split(c) => format!("split={c}"),
+                Boundary::Predicate(p) => format!("split=[{}]", p.sql),
             },
             aggs.iter()
                 .map(|a| format!("{}({}) AS {}", a.function, a.args.join(", "), a.output))
@@ -243,12 +254,49 @@ impl GroupOrderedExec {
             concat_by,
             partition_by,
             boundary,
+            compiled,
             aggs,
             hide_input,
+            parallel: false,
             schema,
             properties,
             name,
         })
+    }
+
+    /// Groups each input partition in parallel (the input's partitions must be consecutive
+    /// ranges of the sequence, in order, and re-executable: ltseq's stored-order source). Each
+    /// partition owns the groups that start in it after its first row; at its end it reads on
+    /// into the next partitions, deciding their first rows, up to the next start they decide
+    /// themselves. The group ids are then only increasing (not 1-based), so this is for
+    /// readers that do not project `__group_id__`. Needs a look-behind of at most one row.
+    ///
+    /// Without `ids`, `__group_id__` is left NULL (type NULL): for readers of the aggregates or
+    /// the number of groups only. With `ids`, each partition's ids rise from
+    /// `partition * 2^40 + 1`, so they order the groups but are not consecutive.
+    pub fn with_parallel_partitions(mut self, ids: bool) -> Result<Self> {
+        let lookbehind = self.compiled.as_ref().map_or(0, |c| c.lookbehind());
+        if !self.hide_input || lookbehind > 1 {
+            return Err(DataFusionError::Internal(format!(
+                "{NAME}: parallel partitions need a hidden input and a look-behind of at most one row"
+            )));
+        }
+        let n = self.input.output_partitioning().partition_count().max(1);
+        if !ids {
+            let mut fields: Vec<FieldRef> = self.schema.fields().iter().cloned().collect();
+            fields[0] = Arc::new(Field::new("__group_id__", DataType::Null, true));
+            self.schema = Arc::new(Schema::new(fields));
+            let props = self.properties.as_ref().clone();
+            self.properties = Arc::new(
+                props.with_eq_properties(EquivalenceProperties::new(Arc::clone(&self.schema))),
+            );
+        }
+        self.parallel = true;
+        self.concat_by = None;
+        self.name = self
+            .name
+            .replacen(NAME, &format!("{NAME}[{n} partitions in parallel]"), 1);
+        Ok(self.with_output_partitions(n))
     }
 }
 
@@ -355,13 +403,42 @@ impl ExecutionPlan for GroupOrderedExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         no_panic(NAME, || {
-            if let Some(empty) =
-                declared_partition(NAME, partition, self.output_partitions, &self.schema, false)?
-            {
+            if let Some(empty) = declared_partition(
+                NAME,
+                partition,
+                self.output_partitions,
+                &self.schema,
+                self.parallel,
+            )? {
                 return Ok(empty);
             }
+            // A visible input is made one ordered partition by the optimizer
+            // (required_input_*); a hidden one must be, unless read in parallel or in order.
+            let partitions = self.input.output_partitioning().partition_count();
+            if !self.parallel && self.concat_by.is_none() && partitions != 1 {
+                return Err(DataFusionError::Plan(format!(
+                    "{NAME} needs its ordered input as one partition, got {partitions}"
+                )));
+            }
             let input_schema = self.input.schema();
-            let input = ordered_stream(&self.input, self.concat_by.as_ref(), 0, context)?;
+            let context = crate::sequence::input_context(&context);
+            let parallel = self.parallel.then(|| Parallel {
+                plan: Arc::clone(&self.input),
+                context: Arc::clone(&context),
+                partition,
+                next: partition + 1,
+                skipping: partition > 0,
+                at_start: true,
+                seen_rows: false,
+                ahead: false,
+                stopped: false,
+            });
+            let input = ordered_stream(
+                &self.input,
+                self.concat_by.as_ref(),
+                if self.parallel { partition } else { 0 },
+                context,
+            )?;
             let mut aggs = Vec::with_capacity(self.aggs.len());
             for call in &self.aggs {
                 let expr = build_aggregate(call, &input_schema)?;
@@ -395,9 +472,17 @@ impl ExecutionPlan for GroupOrderedExec {
                     for name in k {
                         keys.push(input_schema.index_of(name)?);
                     }
-                    None
+                    SplitSource::None
                 }
-                Boundary::Split(c) => Some(input_schema.index_of(c)?),
+                Boundary::Split(c) => SplitSource::Column(input_schema.index_of(c)?),
+                Boundary::Predicate(_) => match &self.compiled {
+                    Some(c) => SplitSource::Predicate(c.clone(), None),
+                    None => {
+                        return Err(DataFusionError::Internal(format!(
+                            "{NAME}: the split predicate is not compiled"
+                        )))
+                    }
+                },
             };
             let stream = GroupOrderedStream {
                 input: Some(input),
@@ -408,7 +493,13 @@ impl ExecutionPlan for GroupOrderedExec {
                 aggs,
                 last_key: None,
                 open: false,
-                next_id: 1,
+                next_id: if self.parallel {
+                    ((partition as i64) << 40) + 1
+                } else {
+                    1
+                },
+                held: 0,
+                parallel,
             };
             Ok(Box::pin(GuardedStream::new(Box::pin(stream), NAME)) as SendableRecordBatchStream)
         })
@@ -434,12 +525,40 @@ enum AggState {
     },
 }
 
+/// Where a split mode finds its flags.
+enum SplitSource {
+    None,
+    Column(usize),
+    /// The compiled condition and the rows carried over for its lags.
+    Predicate(CompiledSplit, Option<RecordBatch>),
+}
+
+/// The state of one partition in parallel mode (see `with_parallel_partitions`).
+struct Parallel {
+    plan: Arc<dyn ExecutionPlan>,
+    context: Arc<TaskContext>,
+    partition: usize,
+    /// The next partition to read ahead into.
+    next: usize,
+    /// Skipping the rows before this partition's first own start (they belong to a group
+    /// owned by an earlier partition).
+    skipping: bool,
+    /// No row of the partition being read has been seen yet.
+    at_start: bool,
+    /// Whether this partition has any rows.
+    seen_rows: bool,
+    /// Reading ahead into the next partitions.
+    ahead: bool,
+    /// The read-ahead reached a start owned by a later partition.
+    stopped: bool,
+}
+
 struct GroupOrderedStream {
     input: Option<SendableRecordBatchStream>,
     schema: SchemaRef,
     /// Key columns (partition columns first): a change in any starts a group.
     keys: Vec<usize>,
-    split: Option<usize>,
+    split: SplitSource,
     /// How many of `keys` are partition columns (in split mode, only those).
     partitions: usize,
     aggs: Vec<(AggregateFunctionExpr, AggState)>,
@@ -447,65 +566,157 @@ struct GroupOrderedStream {
     /// Whether a group is open (started in an earlier batch and not yet emitted).
     open: bool,
     next_id: i64,
+    /// Completed groups not emitted yet (without ids or aggregates, see `aggregate`).
+    held: usize,
+    parallel: Option<Parallel>,
 }
 
 impl GroupOrderedStream {
-    /// Group starts within `batch`: `starts[i]` is true where row `i` begins a new group.
-    fn starts(&mut self, batch: &RecordBatch) -> Result<Vec<bool>> {
+    /// Flags of the rows of `batch` that begin a new group (the first row of the sequence
+    /// is added by `aggregate`).
+    fn starts(&mut self, batch: &RecordBatch) -> Result<BooleanBuffer> {
         let rows = batch.num_rows();
-        let mut starts = vec![false; rows];
         let keys: Vec<ArrayRef> = self
             .keys
             .iter()
             .map(|&i| Arc::clone(batch.column(i)))
             .collect();
-        let boundary_keys: &[ArrayRef] = if self.split.is_some() {
-            &keys[..self.partitions]
-        } else {
+        let boundary_keys: &[ArrayRef] = if matches!(self.split, SplitSource::None) {
             &keys
+        } else {
+            &keys[..self.partitions]
         };
+        let mut flags: Option<BooleanBuffer> = None;
         if !boundary_keys.is_empty() {
-            // Row i (i >= 1) starts a group where its key tuple differs from row i - 1's
-            // (vectorized `IS DISTINCT FROM`, NULL equal to NULL) ...
-            let changes = key_changes(boundary_keys, rows)?;
-            for (i, changed) in changes.iter().enumerate() {
-                starts[i + 1] = changed;
-            }
-            // ... and row 0 where it differs from the previous batch's last row.
-            if let Some(last) = &self.last_key {
-                let pairs = last
-                    .iter()
-                    .zip(boundary_keys)
-                    .map(|(a, b)| concat(&[a.as_ref(), b.slice(0, 1).as_ref()]))
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
-                starts[0] = key_changes(&pairs, 2)?.value(0);
-            }
+            // Row 0 starts a group where its key tuple differs from the previous batch's last
+            // row, row i (i >= 1) where it differs from row i - 1's (vectorized
+            // `IS DISTINCT FROM`, NULL equal to NULL).
+            let first = match &self.last_key {
+                Some(last) => {
+                    let pairs = last
+                        .iter()
+                        .zip(boundary_keys)
+                        .map(|(a, b)| concat(&[a.as_ref(), b.slice(0, 1).as_ref()]))
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    key_changes(&pairs, 2)?.value(0)
+                }
+                None => false,
+            };
+            let mut all = BooleanBufferBuilder::new(rows);
+            all.append(first);
+            all.append_buffer(&key_changes(boundary_keys, rows)?);
+            flags = Some(all.finish());
             self.last_key = Some(boundary_keys.iter().map(|k| k.slice(rows - 1, 1)).collect());
         }
-        if let Some(split) = self.split {
-            let flags = batch.column(split).as_boolean();
-            let set = match flags.nulls() {
-                Some(nulls) => flags.values() & nulls.inner(),
-                None => flags.values().clone(),
-            };
-            for i in set.set_indices() {
-                starts[i] = true;
+        let split = match &mut self.split {
+            SplitSource::None => None,
+            SplitSource::Column(split) => {
+                let values = batch.column(*split).as_boolean();
+                Some(match values.nulls() {
+                    Some(nulls) => values.values() & nulls.inner(),
+                    None => values.values().clone(),
+                })
             }
-        }
-        if !self.open {
-            starts[0] = true; // the very first row
-        }
-        Ok(starts)
+            SplitSource::Predicate(compiled, carry) => {
+                let (values, next) = compiled.flags(batch, carry.take())?;
+                *carry = next;
+                Some(values)
+            }
+        };
+        Ok(match (flags, split) {
+            (Some(a), Some(b)) => &a | &b,
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => BooleanBuffer::new_unset(rows),
+        })
     }
 
-    /// Aggregates one batch; returns the groups it completed.
+    /// Takes one input batch: in parallel mode, leaves out the rows an earlier partition
+    /// owns and stops at a start a later one owns; aggregates the rest.
     fn push(&mut self, batch: RecordBatch) -> Result<Option<RecordBatch>> {
         let rows = batch.num_rows();
         if rows == 0 {
             return Ok(None);
         }
         let starts = self.starts(&batch)?;
-        let begins: Vec<usize> = (0..rows).filter(|&i| starts[i]).collect();
+        let Some(par) = self.parallel.as_mut() else {
+            return self.aggregate(batch, starts);
+        };
+        let at_start = std::mem::replace(&mut par.at_start, false);
+        // The first row of a partition is decided by the partition that reads ahead into it;
+        // the partition's own starts come after it.
+        let from = usize::from(at_start);
+        let own = starts.set_indices().find(|&i| i >= from);
+        if par.ahead {
+            if let Some(s) = own {
+                par.stopped = true;
+                self.input = None;
+                return self.aggregate(batch.slice(0, s), starts.slice(0, s));
+            }
+            return self.aggregate(batch, starts);
+        }
+        par.seen_rows = true;
+        if par.skipping {
+            let Some(s) = own else {
+                return Ok(None);
+            };
+            par.skipping = false;
+            return self.aggregate(batch.slice(s, rows - s), starts.slice(s, rows - s));
+        }
+        self.aggregate(batch, starts)
+    }
+
+    /// The next partition to read ahead into, in parallel mode, when this partition owns the
+    /// group open at its end (or, as partition 0, the first row of the sequence).
+    fn read_ahead(&mut self) -> Result<Option<SendableRecordBatchStream>> {
+        let open = self.open;
+        let Some(par) = self.parallel.as_mut() else {
+            return Ok(None);
+        };
+        if par.stopped {
+            return Ok(None);
+        }
+        if !par.ahead {
+            if !(open || (par.partition == 0 && !par.seen_rows)) {
+                return Ok(None);
+            }
+            par.ahead = true;
+        }
+        if par.next >= par.plan.output_partitioning().partition_count() {
+            return Ok(None);
+        }
+        let stream = par.plan.execute(par.next, Arc::clone(&par.context))?;
+        par.next += 1;
+        par.at_start = true;
+        Ok(Some(stream))
+    }
+
+    /// Aggregates one batch whose group starts are `starts`; returns the groups it completed.
+    fn aggregate(
+        &mut self,
+        batch: RecordBatch,
+        starts: BooleanBuffer,
+    ) -> Result<Option<RecordBatch>> {
+        let rows = batch.num_rows();
+        if rows == 0 {
+            return Ok(None);
+        }
+        let first = !self.open && !starts.value(0); // the very first row starts a group
+        if self.aggs.is_empty() {
+            // Only the groups: count them.
+            let total = starts.count_set_bits() + usize::from(first) + usize::from(self.open);
+            self.open = true;
+            if self.schema.field(0).data_type() == &DataType::Null {
+                // Rows without values: one batch at the end.
+                self.held += total - 1;
+                return Ok(None);
+            }
+            return self.emit(total - 1);
+        }
+        let mut begins: Vec<usize> = Vec::with_capacity(starts.count_set_bits() + 1);
+        if first {
+            begins.push(0);
+        }
+        begins.extend(starts.set_indices());
         // Groups touched by this batch, counting the open group (if any) as group 0.
         // (a group still open from the previous batch is group 0 even when row 0 starts a new one:
         // it completes here).
@@ -517,13 +728,12 @@ impl GroupOrderedStream {
             .any(|(_, s)| matches!(s, AggState::Groups(_) | AggState::PerGroup(_)));
         let mut index = Vec::new();
         if needs_index {
-            index.reserve(rows);
-            let mut current: isize = if self.open { 0 } else { -1 };
-            for &s in &starts {
-                if s {
-                    current += 1;
-                }
-                index.push(current.max(0) as usize);
+            // Rows before the first start belong to the open group (0); group g + 1 (or g
+            // without an open group) runs from begins[g] to the next start.
+            index.resize(begins.first().copied().unwrap_or(rows), 0);
+            let ends = begins.iter().skip(1).copied().chain([rows]);
+            for (group, end) in (usize::from(self.open)..).zip(ends) {
+                index.resize(end, group);
             }
         }
         let had_open = self.open;
@@ -629,9 +839,13 @@ impl GroupOrderedStream {
         if n == 0 {
             return Ok(None);
         }
-        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(
-            self.next_id..self.next_id + n as i64,
-        ));
+        let ids: ArrayRef = if self.schema.field(0).data_type() == &DataType::Null {
+            Arc::new(datafusion::arrow::array::NullArray::new(n))
+        } else {
+            Arc::new(Int64Array::from_iter_values(
+                self.next_id..self.next_id + n as i64,
+            ))
+        };
         self.next_id += n as i64;
         let mut columns = vec![ids];
         for (i, (_, state)) in self.aggs.iter_mut().enumerate() {
@@ -693,7 +907,14 @@ impl Stream for GroupOrderedStream {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
             let Some(input) = self.input.as_mut() else {
-                return Poll::Ready(None);
+                // The end: the open group (and any held back), once.
+                let open = usize::from(self.open) + std::mem::take(&mut self.held);
+                self.open = false;
+                return match self.emit(open) {
+                    Ok(Some(out)) => Poll::Ready(Some(Ok(out))),
+                    Ok(None) => Poll::Ready(None),
+                    Err(e) => Poll::Ready(Some(Err(e))),
+                };
             };
             match input.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -703,16 +924,10 @@ impl Stream for GroupOrderedStream {
                     Err(e) => return Poll::Ready(Some(Err(e))),
                 },
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(None) => {
-                    self.input = None;
-                    let open = usize::from(self.open);
-                    self.open = false;
-                    return match self.emit(open) {
-                        Ok(Some(out)) => Poll::Ready(Some(Ok(out))),
-                        Ok(None) => Poll::Ready(None),
-                        Err(e) => Poll::Ready(Some(Err(e))),
-                    };
-                }
+                Poll::Ready(None) => match self.read_ahead() {
+                    Ok(next) => self.input = next,
+                    Err(e) => return Poll::Ready(Some(Err(e))),
+                },
             }
         }
     }
@@ -790,20 +1005,56 @@ impl datafusion::catalog::TableProvider for GroupOrderedTableProvider {
         match &self.boundary {
             Boundary::Keys(k) => needed.extend(k.iter().cloned()),
             Boundary::Split(c) => needed.push(c.clone()),
+            Boundary::Predicate(p) => needed.extend(p.compile(&self.input_schema)?.1),
         }
         for a in &self.aggs {
             needed.extend(a.args.iter().cloned());
         }
-        needed.extend(self.ordinal.iter().cloned());
-        let mut indices = needed
-            .iter()
-            .map(|n| self.input_schema.index_of(n).map_err(DataFusionError::from))
-            .collect::<Result<Vec<_>>>()?;
-        if indices.is_empty() {
-            indices.push(0);
+        let index_of = |names: &[String]| -> Result<Vec<usize>> {
+            let mut indices = names
+                .iter()
+                .map(|n| self.input_schema.index_of(n).map_err(DataFusionError::from))
+                .collect::<Result<Vec<_>>>()?;
+            if indices.is_empty() {
+                indices.push(0);
+            }
+            indices.sort_unstable();
+            indices.dedup();
+            Ok(indices)
+        };
+        let lookbehind = match &self.boundary {
+            Boundary::Predicate(p) => p.max_offset(),
+            _ => 1,
+        };
+        // Stored order, and a reader that does not need the 1-based group ids: each
+        // partition of ltseq's ordered source is a consecutive range; group them in parallel.
+        let wants_ids = projection.is_none_or(|p| p.contains(&0));
+        if self.ordinal.is_some() && !wants_ids && lookbehind <= 1 {
+            let input = crate::scan::lookup_table(session, &self.input_name, NAME)?;
+            if input.schema().fields() != self.input_schema.fields() {
+                return Err(DataFusionError::Plan(format!(
+                    "{NAME}: table '{}' changed its schema since the query was planned",
+                    self.input_name
+                )));
+            }
+            let plan = input
+                .scan(session, Some(&index_of(&needed)?), &[], None)
+                .await?;
+            if crate::window::keeps_partition_order(&plan) {
+                let exec = GroupOrderedExec::try_new(
+                    plan,
+                    None,
+                    self.partition_by.clone(),
+                    self.boundary.clone(),
+                    self.aggs.clone(),
+                    true,
+                )?
+                .with_parallel_partitions(false)?;
+                return crate::sql_args::project(Arc::new(exec), projection);
+            }
         }
-        indices.sort_unstable();
-        indices.dedup();
+        needed.extend(self.ordinal.iter().cloned());
+        let indices = index_of(&needed)?;
         let (plan, concat_by) = ordered_input(
             session,
             &self.input_name,

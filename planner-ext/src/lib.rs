@@ -30,6 +30,7 @@ pub mod planner;
 pub mod reference;
 pub mod scan;
 pub mod sequence;
+pub mod split;
 mod sql_args;
 pub mod window;
 
@@ -40,6 +41,7 @@ pub use pattern::{PatternExec, PatternOutput, PatternTableFunction, PatternTable
 pub use planner::{LtseqExtensionPlanner, LtseqQueryPlanner};
 pub use scan::{SequenceTableFunction, SequenceTableProvider, SEQUENCE_FUNCTION_NAME};
 pub use sequence::{SequenceExec, SequenceNode, DEFAULT_ORDINAL_COLUMN};
+pub use split::{Lag, SplitPredicate};
 pub use window::{WindowArg, WindowCall, WindowExec, WindowTableProvider};
 
 /// Registers ltseq's table functions (the SQL surface of its operators) in a Rust context.

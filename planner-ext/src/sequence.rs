@@ -401,23 +401,31 @@ impl ExecutionPlan for SequenceExec {
     }
 }
 
+/// Batches of at least this many rows are asked of the inputs of ltseq's operators: they
+/// pass every batch through a few fixed-cost steps (the FFI boundary of a host's plan among
+/// them), so fewer, larger batches are faster. A memory table's batches are slices, and the
+/// hint only caps how large a batch may be.
+pub(crate) const INPUT_BATCH_ROWS: usize = 65536;
+
 /// The context the input runs in: as given, but without file-scan work stealing, which would
 /// let one partition read byte ranges assigned to another and so break "partition p holds the
-/// p-th part of the input" (the ordinals rely on it).
-fn input_context(context: &Arc<TaskContext>) -> Arc<TaskContext> {
-    if !context
-        .session_config()
-        .options()
-        .execution
-        .enable_file_stream_work_stealing
+/// p-th part of the input" (the ordinals rely on it), and with batches of at least
+/// `INPUT_BATCH_ROWS`.
+pub(crate) fn input_context(context: &Arc<TaskContext>) -> Arc<TaskContext> {
+    let execution = &context.session_config().options().execution;
+    if !execution.enable_file_stream_work_stealing && execution.batch_size.get() >= INPUT_BATCH_ROWS
     {
         return Arc::clone(context);
     }
     let mut config = context.session_config().clone();
-    config
-        .options_mut()
-        .execution
-        .enable_file_stream_work_stealing = false;
+    let options = &mut config.options_mut().execution;
+    options.enable_file_stream_work_stealing = false;
+    if options.batch_size.get() < INPUT_BATCH_ROWS {
+        if let Ok(rows) = datafusion::common::config::ConfigNonZeroUsize::try_new(INPUT_BATCH_ROWS)
+        {
+            options.batch_size = rows;
+        }
+    }
     let ctx = TaskContext::new(
         context.task_id(),
         context.session_id(),

@@ -82,6 +82,7 @@ async fn check(rows: usize, chunk: usize, boundary: Boundary, partition: bool) -
         Boundary::Split(_) => {
             "CASE WHEN coalesce(s, false) OR row_number() OVER (ORDER BY i) = 1 THEN 1 ELSE 0 END"
         }
+        Boundary::Predicate(_) => unreachable!("covered by tests/group_split.rs"),
     };
     let run = if partition {
         "run_id(k) OVER (PARTITION BY p ORDER BY i)"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from . import _sql
 from ._types import NUMERIC
 from .exceptions import SortRequiredError
-from .expr import Column, Expr, IfElse, Literal, _wrap
+from .expr import Column, Expr, Func, IfElse, Literal, _wrap
 from .window import Window, innermost_windows, replace_nodes, row_number
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -269,14 +269,24 @@ def group_ids(t: LTSeq, key: Any, split: Any, partition_by: Any) -> tuple[Expr, 
 class NestedTable:
     """Groups of consecutive rows of an ordered table (from :meth:`LTSeq.group_ordered`)."""
 
-    __slots__ = ("_t", "_gid", "_parts", "_boundary")
+    __slots__ = ("_t", "_gid", "_parts", "_boundary", "_source")
 
-    def __init__(self, t: LTSeq, gid: str, parts: list[Expr], boundary: tuple[str, list[Expr]] | None) -> None:
+    def __init__(
+        self,
+        t: LTSeq,
+        gid: str,
+        parts: list[Expr],
+        boundary: tuple[str, list[Expr]] | None,
+        source: LTSeq | None = None,
+    ) -> None:
         self._t = t  # the rows, with the group id in the hidden column `gid`
         self._gid = gid
         self._parts = parts
         # How groups start (None after filter: then the group id column itself is the key).
         self._boundary = boundary
+        # The rows without the group id column (the GroupOrdered operator finds the groups
+        # itself, so it reads these when no aggregate needs the id).
+        self._source = source
 
     # --- helpers ---------------------------------------------------------------------------------
     def _group_proxy(self) -> GroupProxy:
@@ -339,17 +349,22 @@ class NestedTable:
         rewritten = {name: replace_nodes(e, mapping) for name, e in exprs.items()}
         return sql, rewritten, names, ()
 
-    def _operator_query(self, aggs: list[GroupAgg]) -> tuple[str, dict[int, Expr], Any] | None:
+    def _operator_query(self, aggs: list[GroupAgg], fuse: bool = True) -> tuple[str, dict[int, Expr], Any] | None:
         """``aggs`` on ltseq's GroupOrdered operator: the query of one row per group (its
         ``__group_id__`` and one column per aggregate), the aggregates' replacements, and the
-        registered tables to keep alive; None when an aggregate needs the SQL path."""
+        registered tables to keep alive; None when an aggregate needs the SQL path.
+
+        A split predicate whose only windows are ``shift(n)`` (n >= 1) of columns is evaluated
+        inside the operator (``fuse``): its lags are slices of the input, and stored-order input
+        is grouped in parallel. Otherwise it is computed as an input column first."""
         from . import _native
         from . import window as window_module
         from .table import _T, ORDINAL, QueryError, _message, _new_name, _order_sql, _Source
 
         if not window_module.use_operator:
             return None
-        t = self._t
+        needs_gid = any(a.arg is not None and _mentions(a.arg, self._gid) for a in aggs)
+        t = self._source if self._source is not None and self._boundary is not None and not needs_gid else self._t
         rel = t._rel
         computed: list[tuple[Expr, str]] = []  # expressions to compute as input columns
 
@@ -395,12 +410,15 @@ class NestedTable:
             parts.append(column_of(p))
         keys: list[str] | None = None
         split: str | None = None
+        fused = None
         if self._boundary is None:
             keys, parts = [self._gid], []
         elif self._boundary[0] == "keys":
             keys = [column_of(k) for k in self._boundary[1]]
         else:
-            split = column_of(self._boundary[1][0])
+            fused = _fuse_lags(self._boundary[1][0]) if fuse else None
+            if fused is None:
+                split = column_of(self._boundary[1][0])
         sort_keys = rel.sort_keys or ()
         contiguous = {p.name for p in self._parts if isinstance(p, Column)} == {
             k for k, _ in sort_keys[: len(self._parts)]
@@ -425,7 +443,19 @@ class NestedTable:
             ctx.register_view(view, ctx.sql(view_sql))
             source = (_Source(ctx, table, view), keep)
             schema = ctx.table(view).schema()
-            operator = _native.GroupOrderedTable(view, schema, parts, calls, keys=keys, split=split, ordinal=ordinal)
+            if fused is not None:
+                try:
+                    operator = _native.GroupOrderedTable(
+                        view, schema, parts, calls, ordinal=ordinal, predicate=fused[0], lags=fused[1]
+                    )
+                except ValueError:
+                    # a function the operator's own planner does not know: compute it first
+                    ctx.deregister_table(view)
+                    return self._operator_query(aggs, fuse=False)
+            else:
+                operator = _native.GroupOrderedTable(
+                    view, schema, parts, calls, keys=keys, split=split, ordinal=ordinal
+                )
             ctx.register_table(table, operator)
         except Exception as e:
             raise QueryError(f"{_message(e)}\n  in SQL: {view_sql}") from e
@@ -574,6 +604,56 @@ class NestedTable:
 
     def __repr__(self) -> str:
         return f"<NestedTable of {self._t.columns}, grouped consecutively>"
+
+
+def _mentions(e: Expr, name: str) -> bool:
+    if isinstance(e, Column):
+        return e.name == name
+    return any(_mentions(c, name) for c in e._children())
+
+
+def _fuse_lags(pred: Expr) -> tuple[str, list[tuple[str, int, str]]] | None:
+    """``pred`` as SQL over the input columns and lag columns, with the lags
+    (``(column, offset, name)``), when its only windows are ``shift(n)`` (n >= 1, no default, no
+    partition or order of its own) of columns; else None."""
+    from .link import contains_lookup
+    from .table import _new_name
+    from .window import _SEQUENCE, contains_window
+
+    if contains_lookup(pred):
+        return None
+    if isinstance(pred, Func) and pred.name == "coalesce" and len(pred.args) == 2:
+        fill = pred.args[1]
+        if isinstance(fill, Literal) and fill.value is False:
+            pred = pred.args[0]  # NULL already continues the group
+    lags: list[tuple[str, int, str]] = []
+    names: dict[tuple[str, int], str] = {}
+    mapping: dict[int, Expr] = {}
+
+    def visit(e: Expr) -> bool:
+        if isinstance(e, Window):
+            args = e.args
+            if len(args) != 2 or e.func != "lag" or e.kind != _SEQUENCE or e.partition_by or e.order_by:
+                return False
+            column, offset = args
+            if not (isinstance(column, Column) and isinstance(offset, Literal) and isinstance(offset.value, int)):
+                return False
+            if offset.value < 1:
+                return False
+            key = (column.name, offset.value)
+            if key not in names:
+                names[key] = _new_name("lag")
+                lags.append((key[0], key[1], names[key]))
+            mapping[id(e)] = Column(names[key], e.dtype)
+            return True
+        return all(visit(c) for c in e._children())
+
+    if not visit(pred):
+        return None
+    fused = replace_nodes(pred, mapping)
+    if contains_window(fused):
+        return None
+    return fused.to_sql(), lags
 
 
 def require_order(t: LTSeq, what: str) -> None:

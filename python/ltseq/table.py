@@ -736,7 +736,7 @@ class LTSeq:
         base, (gid_expr,), sources = self._stage([gid_expr])
         out = [(f"{_T}.{quote_ident(c)}", c) for c in self.columns]
         rel = self._derive_rel(out, hidden_extra=[(gid_expr.to_sql(), gid)], base_sql=base, sources=sources)
-        return NestedTable(self._with(rel), gid, parts, boundary)
+        return NestedTable(self._with(rel), gid, parts, boundary, source=self)
 
     group_consecutive = group_ordered
 

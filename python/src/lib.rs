@@ -22,9 +22,9 @@ use datafusion_ffi::query_planner::FFI_QueryPlanner;
 use datafusion_ffi::table_provider::FFI_TableProvider;
 use datafusion_ffi::udwf::FFI_WindowUDF;
 use ltseq_planner::{
-    AggCall, Boundary, GroupOrderedTableProvider, LinkJoin, LinkSpec, LinkTableProvider,
+    AggCall, Boundary, GroupOrderedTableProvider, Lag, LinkJoin, LinkSpec, LinkTableProvider,
     LtseqLogicalCodec, LtseqPhysicalCodec, LtseqQueryPlanner, PatternOutput, PatternTableProvider,
-    SequenceTableProvider, WindowArg, WindowCall, WindowTableProvider,
+    SequenceTableProvider, SplitPredicate, WindowArg, WindowCall, WindowTableProvider,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -265,9 +265,12 @@ struct GroupOrderedTable {
 #[pymethods]
 impl GroupOrderedTable {
     /// `keys`: group where these columns change; or `split`: a BOOLEAN column, true where a
-    /// group starts. `aggs`: `(function, [argument columns], output)`.
+    /// group starts; or `predicate`: a SQL condition over the input columns and `lags`
+    /// (`(column, offset, name)`: the column's value `offset` rows earlier), true where a group
+    /// starts, evaluated in the operator. `aggs`: `(function, [argument columns], output)`.
     #[new]
-    #[pyo3(signature = (input, schema, partition_by, aggs, keys = None, split = None, ordinal = None))]
+    #[pyo3(signature = (input, schema, partition_by, aggs, keys = None, split = None, ordinal = None, predicate = None, lags = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         input: String,
         schema: Bound<'_, PyAny>,
@@ -276,17 +279,35 @@ impl GroupOrderedTable {
         keys: Option<Vec<String>>,
         split: Option<String>,
         ordinal: Option<String>,
+        predicate: Option<String>,
+        lags: Option<Vec<(String, usize, String)>>,
     ) -> PyResult<Self> {
         let schema = arrow_schema(&schema)?;
-        let boundary = match (keys, split) {
-            (Some(k), None) => Boundary::Keys(k),
-            (None, Some(s)) => Boundary::Split(s),
+        let boundary = match (keys, split, predicate) {
+            (Some(k), None, None) => Boundary::Keys(k),
+            (None, Some(s), None) => Boundary::Split(s),
+            (None, None, Some(sql)) => Boundary::Predicate(SplitPredicate {
+                sql,
+                lags: lags
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(column, offset, name)| Lag {
+                        column,
+                        offset,
+                        name,
+                    })
+                    .collect(),
+            }),
             _ => {
                 return Err(PyValueError::new_err(
-                    "give exactly one of keys= and split=",
+                    "give exactly one of keys=, split= and predicate=",
                 ))
             }
         };
+        if let Boundary::Predicate(p) = &boundary {
+            p.compile(&schema)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        }
         let aggs = aggs
             .into_iter()
             .map(|(function, args, output)| AggCall {

@@ -225,3 +225,58 @@ def test_errors():
     with pytest.raises(ValueError, match="p must be"):
         n.agg(lambda g: {"x": g.percentile("k", 2)})
     assert n.agg(lambda g: {"n": g.count(), "const": 7}).to_dicts() == [{"n": 2, "const": 7}]
+
+
+SESSION_ROWS = st.lists(
+    st.tuples(st.integers(0, 3), st.one_of(st.none(), st.integers(0, 60)), st.integers(-5, 5)),
+    max_size=80,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(SESSION_ROWS, st.integers(1, 7))
+def test_split_on_lags_in_stored_order_matches_a_loop(rows, chunk):
+    """A split predicate over shift(1) is evaluated inside the GroupOrdered operator; on
+    stored-order input split into several partitions (record batches of 1-7 rows), each
+    partition is grouped in parallel. The result must equal a loop over the rows, in order."""
+    import pyarrow as pa
+
+    schema = pa.schema([("user", pa.int64()), ("ts", pa.int64()), ("v", pa.int64())])
+    table = pa.table({k: [r[i] for r in rows] for i, k in enumerate(schema.names)}, schema=schema)
+    batches = table.to_batches(max_chunksize=chunk) or [pa.RecordBatch.from_pylist([], schema=schema)]
+    t = LTSeq.from_arrow(pa.Table.from_batches(batches, schema=schema), ctx=ctx()).assume_sorted("user")
+
+    def gap(a, b):
+        return a is not None and b is not None and a - b > 20
+
+    starts = [i == 0 or rows[i][0] != rows[i - 1][0] or gap(rows[i][1], rows[i - 1][1]) for i in range(len(rows))]
+    groups: list[list[tuple]] = []
+    for r, s in zip(rows, starts):
+        if s:
+            groups.append([])
+        groups[-1].append(r)
+    nested = t.group_ordered(split=lambda r: (r.user != r.user.shift(1)) | (r.ts - r.ts.shift(1) > 20))
+    assert len(nested) == len(groups)
+    got = nested.agg(lambda g: {"user": g.first().user, "n": g.count(), "s": g.sum("v")}).to_dicts()
+    assert [(r["user"], r["n"], r["s"]) for r in got] == [(g[0][0], len(g), sum(x[2] for x in g)) for g in groups]
+
+
+def test_split_on_lags_runs_in_the_operator_in_parallel(mode):
+    import pyarrow as pa
+
+    n = 20_000
+    table = pa.table({"user": [i // 7 for i in range(n)], "ts": [i * 10 + (i % 5) * 500 for i in range(n)]})
+    c = ctx()
+    t = LTSeq.from_arrow(pa.Table.from_batches(table.to_batches(max_chunksize=999)), ctx=c).assume_sorted("user")
+    nested = t.group_ordered(split=lambda r: (r.user != r.user.shift(1)) | (r.ts - r.ts.shift(1) > 1800))
+    users = table.column("user").to_pylist()
+    ts = table.column("ts").to_pylist()
+    want = sum(1 for i in range(n) if i == 0 or users[i] != users[i - 1] or ts[i] - ts[i - 1] > 1800)
+    assert len(nested) == want
+    if mode == "operator":
+        inner, _, source = nested._operator_query([])
+        plan = c.sql(f"SELECT count(*) FROM ({inner}) AS q").execution_plan().display_indent()
+        assert "partitions in parallel" in plan
+        assert "__ltseq_lag" in plan  # the lags are read inside the operator
