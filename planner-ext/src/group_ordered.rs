@@ -125,6 +125,28 @@ fn build_aggregate(call: &AggCall, schema: &SchemaRef) -> Result<AggregateFuncti
         .build()
 }
 
+/// The output's properties: each partition's rows rise in the group id (unless it is NULL).
+fn ids_ordered(schema: &SchemaRef) -> EquivalenceProperties {
+    let mut eq = EquivalenceProperties::new(Arc::clone(schema));
+    if schema.field(0).data_type() == &DataType::Int64 {
+        let id: Arc<dyn PhysicalExpr> = Arc::new(Column::new(schema.field(0).name(), 0));
+        // ascending, NULLs last (as ltseq's queries order; the ids are never NULL)
+        let ordering = datafusion::physical_expr::LexOrdering::new([
+            datafusion::physical_expr::PhysicalSortExpr::new(
+                id,
+                datafusion::arrow::compute::SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                },
+            ),
+        ]);
+        if let Some(ordering) = ordering {
+            eq.add_orderings([ordering]);
+        }
+    }
+    eq
+}
+
 /// The output schema: the group id, then one field per aggregate.
 pub fn group_ordered_schema(input: &SchemaRef, aggs: &[AggCall]) -> Result<SchemaRef> {
     let mut fields: Vec<FieldRef> =
@@ -224,7 +246,7 @@ impl GroupOrderedExec {
         }
         let schema = group_ordered_schema(&input_schema, &aggs)?;
         let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(Arc::clone(&schema)),
+            ids_ordered(&schema),
             Partitioning::UnknownPartitioning(1),
             EmissionType::Incremental,
             Boundedness::Bounded,
@@ -287,9 +309,7 @@ impl GroupOrderedExec {
             fields[0] = Arc::new(Field::new("__group_id__", DataType::Null, true));
             self.schema = Arc::new(Schema::new(fields));
             let props = self.properties.as_ref().clone();
-            self.properties = Arc::new(
-                props.with_eq_properties(EquivalenceProperties::new(Arc::clone(&self.schema))),
-            );
+            self.properties = Arc::new(props.with_eq_properties(ids_ordered(&self.schema)));
         }
         self.parallel = true;
         self.concat_by = None;
@@ -949,10 +969,19 @@ pub struct GroupOrderedTableProvider {
     partition_by: Vec<String>,
     boundary: Boundary,
     aggs: Vec<AggCall>,
+    /// The group ids must be 1-based and consecutive (else, for stored-order input, they
+    /// may only rise, and the partitions are grouped in parallel).
+    dense_ids: bool,
     schema: SchemaRef,
 }
 
 impl GroupOrderedTableProvider {
+    /// Lets the group ids only rise, not count from 1 (see `dense_ids`).
+    pub fn with_rising_ids(mut self) -> Self {
+        self.dense_ids = false;
+        self
+    }
+
     pub fn try_new(
         input_name: impl Into<String>,
         input_schema: SchemaRef,
@@ -969,6 +998,7 @@ impl GroupOrderedTableProvider {
             partition_by,
             boundary,
             aggs,
+            dense_ids: true,
             schema,
         })
     }
@@ -1029,7 +1059,7 @@ impl datafusion::catalog::TableProvider for GroupOrderedTableProvider {
         // Stored order, and a reader that does not need the 1-based group ids: each
         // partition of ltseq's ordered source is a consecutive range; group them in parallel.
         let wants_ids = projection.is_none_or(|p| p.contains(&0));
-        if self.ordinal.is_some() && !wants_ids && lookbehind <= 1 {
+        if self.ordinal.is_some() && (!wants_ids || !self.dense_ids) && lookbehind <= 1 {
             let input = crate::scan::lookup_table(session, &self.input_name, NAME)?;
             if input.schema().fields() != self.input_schema.fields() {
                 return Err(DataFusionError::Plan(format!(
@@ -1049,7 +1079,7 @@ impl datafusion::catalog::TableProvider for GroupOrderedTableProvider {
                     self.aggs.clone(),
                     true,
                 )?
-                .with_parallel_partitions(false)?;
+                .with_parallel_partitions(wants_ids)?;
                 return crate::sql_args::project(Arc::new(exec), projection);
             }
         }

@@ -678,6 +678,7 @@ impl ExecutionPlan for LinkExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         no_panic(NAME, || {
+            let context = crate::sequence::input_context(&context);
             let source = self.source.execute(partition, Arc::clone(&context))?;
             let cell = Arc::clone(&self.index);
             let target = Arc::clone(&self.target);

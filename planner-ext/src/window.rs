@@ -513,6 +513,7 @@ pub(crate) fn ordered_stream(
     partition: usize,
     context: Arc<TaskContext>,
 ) -> Result<SendableRecordBatchStream> {
+    let context = crate::sequence::input_context(&context);
     match concat_by {
         None => input.execute(partition, context),
         Some(name) => {

@@ -359,7 +359,7 @@ class NestedTable:
         is grouped in parallel. Otherwise it is computed as an input column first."""
         from . import _native
         from . import window as window_module
-        from .table import _T, ORDINAL, QueryError, _message, _new_name, _order_sql, _Source
+        from .table import ORDINAL, QueryError, _message, _new_name, _operator_input, _order_sql, _Source
 
         if not window_module.use_operator:
             return None
@@ -426,8 +426,8 @@ class NestedTable:
         # Compute them (windows in a split predicate, such as shift, first) as input columns.
         base, staged, keep = t._stage([e for e, _ in computed])
         extra = [f"{e.to_sql()} AS {_sql.quote_ident(n)}" for e, (_, n) in zip(staged, computed)]
-        view_sql = f"SELECT {', '.join([f'{_T}.*', *extra])} FROM ({base}) AS {_T}"
         ordinal = None
+        order_sql = None
         if rel.order == ((ORDINAL, False),) and (contiguous or self._boundary is None):
             ordinal = ORDINAL
         else:
@@ -435,30 +435,37 @@ class NestedTable:
                 [] if contiguous or self._boundary is None else [f"{_sql.quote_ident(p)} ASC NULLS LAST" for p in parts]
             )
             order.append(_order_sql(rel.order))
-            view_sql += f" ORDER BY {', '.join(order)}"
-        view = _new_name("view")
-        table = _new_name("groups")
+            order_sql = ", ".join(order)
         ctx = t._ctx
+        view, registered = _operator_input(ctx, base, extra, order_sql)
+        table = _new_name("groups")
         try:
-            ctx.register_view(view, ctx.sql(view_sql))
-            source = (_Source(ctx, table, view), keep)
+            source = (_Source(ctx, table, *registered), keep)
             schema = ctx.table(view).schema()
             if fused is not None:
                 try:
                     operator = _native.GroupOrderedTable(
-                        view, schema, parts, calls, ordinal=ordinal, predicate=fused[0], lags=fused[1]
+                        view,
+                        schema,
+                        parts,
+                        calls,
+                        ordinal=ordinal,
+                        predicate=fused[0],
+                        lags=fused[1],
+                        dense_ids=False,
                     )
                 except ValueError:
                     # a function the operator's own planner does not know: compute it first
-                    ctx.deregister_table(view)
+                    for name in registered:
+                        ctx.deregister_table(name)
                     return self._operator_query(aggs, fuse=False)
             else:
                 operator = _native.GroupOrderedTable(
-                    view, schema, parts, calls, keys=keys, split=split, ordinal=ordinal
+                    view, schema, parts, calls, keys=keys, split=split, ordinal=ordinal, dense_ids=False
                 )
             ctx.register_table(table, operator)
         except Exception as e:
-            raise QueryError(f"{_message(e)}\n  in SQL: {view_sql}") from e
+            raise QueryError(_message(e)) from e
         return f"SELECT * FROM {_sql.quote_ident(table)}", mapping, source
 
     def _new_columns(self, fn: Any, what: str) -> dict[str, Expr]:

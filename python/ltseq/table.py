@@ -64,6 +64,27 @@ class _Rel:
     sources: tuple[_Source, ...]
 
 
+def _operator_input(ctx: Any, base: str, extra: list[str], order: str | None) -> tuple[str, tuple[str, ...]]:
+    """A table for an operator to read: ``base`` with the ``extra`` columns, in ``order``. When
+    ``base`` reads one registered table as it is (a table in its stored order), that table
+    itself, so no view is planned again at each query; else a new view. Returns its name and
+    the names this registered."""
+    prefix = "SELECT * FROM "
+    quoted = base[len(prefix) :] if base.startswith(prefix) else ""
+    plain = len(quoted) > 1 and quoted[0] == quoted[-1] == '"' and '"' not in quoted[1:-1].replace('""', "")
+    if plain and not extra and order is None:
+        return quoted[1:-1].replace('""', '"'), ()
+    sql = f"SELECT {', '.join([f'{_T}.*', *extra])} FROM ({base}) AS {_T}"
+    if order is not None:
+        sql += f" ORDER BY {order}"
+    view = _new_name("view")
+    try:
+        ctx.register_view(view, ctx.sql(sql))
+    except Exception as e:
+        raise QueryError(f"{_message(e)}\n  in SQL: {sql}") from e
+    return view, (view,)
+
+
 def _order_sql(order: Iterable[tuple[str, bool]], reverse: bool = False) -> str:
     parts = []
     for name, desc in order:
@@ -398,8 +419,8 @@ class LTSeq:
             calls.append((w.func, args, names[id(w)]))
         keys = self._rel.sort_keys or ()
         contiguous = set(partition) == {k for k, _ in keys[: len(partition)]}
-        view_sql = f"SELECT {', '.join([f'{_T}.*', *extra])} FROM ({sql}) AS {_T}"
         ordinal = None
+        order_sql = None
         if contiguous and self._rel.order == ((ORDINAL, False),):
             # In stored order (and declared sorted): the operator reads the rows in ordinal
             # order itself, so the host does not sort them again.
@@ -407,17 +428,16 @@ class LTSeq:
         else:
             order = [] if contiguous else [f"{quote_ident(p)} ASC NULLS LAST" for p in partition]
             order.append(_order_sql(self._rel.order))
-            view_sql += f" ORDER BY {', '.join(order)}"
-        view = _new_name("view")
+            order_sql = ", ".join(order)
+        view, registered = _operator_input(self._ctx, sql, extra, order_sql)
         table = _new_name("window")
         try:
-            self._ctx.register_view(view, self._ctx.sql(view_sql))
-            source = _Source(self._ctx, table, view)
+            source = _Source(self._ctx, table, *registered)
             schema = self._ctx.table(view).schema()
             operator = _native.WindowTable(view, schema, list(partition), calls, ordinal)
             self._ctx.register_table(table, operator)
         except Exception as e:
-            raise QueryError(f"{_message(e)}\n  in SQL: {view_sql}") from e
+            raise QueryError(_message(e)) from e
         return f"SELECT * FROM {quote_ident(table)}", names, source
 
     def _hidden_sql(self) -> list[str]:

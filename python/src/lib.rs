@@ -269,7 +269,9 @@ impl GroupOrderedTable {
     /// (`(column, offset, name)`: the column's value `offset` rows earlier), true where a group
     /// starts, evaluated in the operator. `aggs`: `(function, [argument columns], output)`.
     #[new]
-    #[pyo3(signature = (input, schema, partition_by, aggs, keys = None, split = None, ordinal = None, predicate = None, lags = None))]
+    /// `dense_ids=False`: the group ids need only rise (stored-order input is then grouped in
+    /// parallel).
+    #[pyo3(signature = (input, schema, partition_by, aggs, keys = None, split = None, ordinal = None, predicate = None, lags = None, dense_ids = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         input: String,
@@ -281,6 +283,7 @@ impl GroupOrderedTable {
         ordinal: Option<String>,
         predicate: Option<String>,
         lags: Option<Vec<(String, usize, String)>>,
+        dense_ids: bool,
     ) -> PyResult<Self> {
         let schema = arrow_schema(&schema)?;
         let boundary = match (keys, split, predicate) {
@@ -325,6 +328,11 @@ impl GroupOrderedTable {
             aggs,
         )
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let provider = if dense_ids {
+            provider
+        } else {
+            provider.with_rising_ids()
+        };
         Ok(Self {
             provider: Arc::new(provider),
         })

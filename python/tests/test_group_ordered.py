@@ -280,3 +280,35 @@ def test_split_on_lags_runs_in_the_operator_in_parallel(mode):
         plan = c.sql(f"SELECT count(*) FROM ({inner}) AS q").execution_plan().display_indent()
         assert "partitions in parallel" in plan
         assert "__ltseq_lag" in plan  # the lags are read inside the operator
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(ROWS, st.integers(1, 7), st.booleans())
+def test_keys_in_stored_order_match_the_oracle(rows, chunk, derived):
+    """Runs of a key (with partitions) on stored-order input split into several partitions,
+    read as they are or after a derive: one row per group, in order, as the loop says."""
+    import pyarrow as pa
+
+    rows = sorted(rows, key=lambda r: r[0])  # stored in the declared order (by p)
+    schema = pa.schema([("p", pa.int64()), ("k", pa.int64()), ("v", pa.int64())])
+    table = pa.table({k: [r[i] for r in rows] for i, k in enumerate(schema.names)}, schema=schema)
+    batches = table.to_batches(max_chunksize=chunk) or [pa.RecordBatch.from_pylist([], schema=schema)]
+    t = LTSeq.from_arrow(pa.Table.from_batches(batches, schema=schema), ctx=ctx()).assume_sorted("p")
+    ordered = [dict(zip(schema.names, r)) for r in rows]
+    if derived:
+        t = t.derive(up=lambda r: r.v.diff(partition_by="p") > 0)
+        prev: dict = {}
+        for r in ordered:
+            d = r["v"] - prev["v"] if prev and prev["p"] == r["p"] else None
+            r["up"] = None if d is None else d > 0
+            prev = r
+        key = "up"
+    else:
+        key = "k"
+    want = oracle_groups(ordered, lambda r: r[key], lambda r: r["p"])
+    nested = t.group_ordered(key, partition_by="p")
+    assert len(nested) == len(want)
+    got = nested.agg(lambda g: {"first": g.first()[key], "n": g.count(), "s": g.sum("v")}).to_dicts()
+    assert [(r["first"], r["n"], r["s"]) for r in got] == [(g[0][key], len(g), sum(x["v"] for x in g)) for g in want]
