@@ -23,6 +23,8 @@ use datafusion_proto::logical_plan::{DefaultLogicalExtensionCodec, LogicalExtens
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use serde::{Deserialize, Serialize};
 
+use crate::group_node::{GroupOrderedNode, GroupOrderedSpec};
+use crate::group_ordered::GroupOrderedExec;
 use crate::guard::no_panic;
 use crate::link::{LinkExec, LinkNode, LinkSpec};
 use crate::scan::SequenceTableProvider;
@@ -33,6 +35,7 @@ use crate::sequence::{SequenceExec, SequenceNode};
 enum LogicalPayload {
     Sequence { ordinal: String },
     Link { spec: LinkSpec },
+    GroupOrdered { spec: GroupOrderedSpec },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -59,6 +62,10 @@ enum PhysicalPayload {
         spec: LinkSpec,
         /// With hidden inputs: the source and target plans, as in-process handles.
         hidden_inputs: Option<(u64, u64)>,
+    },
+    /// With a visible input (with a hidden one, it is an opaque handle).
+    GroupOrdered {
+        spec: GroupOrderedSpec,
     },
     Opaque {
         handle: u64,
@@ -132,6 +139,16 @@ impl LogicalExtensionCodec for LtseqLogicalCodec {
                         node: Arc::new(SequenceNode::try_new(input.clone(), ordinal)?),
                     })
                 }
+                LogicalPayload::GroupOrdered { spec } => {
+                    let [input] = inputs else {
+                        return Err(DataFusionError::Internal(
+                            "LtseqGroupOrdered takes one input".into(),
+                        ));
+                    };
+                    Ok(Extension {
+                        node: Arc::new(GroupOrderedNode::try_new(input.clone(), spec)?),
+                    })
+                }
                 LogicalPayload::Link { spec } => {
                     let [source, target] = inputs else {
                         return Err(DataFusionError::Internal(
@@ -152,6 +169,14 @@ impl LogicalExtensionCodec for LtseqLogicalCodec {
                 return to_json(
                     &LogicalPayload::Sequence {
                         ordinal: seq.ordinal().to_string(),
+                    },
+                    buf,
+                );
+            }
+            if let Some(group) = node.node.as_any().downcast_ref::<GroupOrderedNode>() {
+                return to_json(
+                    &LogicalPayload::GroupOrdered {
+                        spec: group.spec().clone(),
                     },
                     buf,
                 );
@@ -268,6 +293,14 @@ impl PhysicalExtensionCodec for LtseqPhysicalCodec {
                     };
                     Ok(Arc::new(LinkExec::try_new(source, target, spec, hide)?) as _)
                 }
+                PhysicalPayload::GroupOrdered { spec } => {
+                    let [input] = inputs else {
+                        return Err(DataFusionError::Internal(
+                            "LtseqGroupOrderedExec takes one input".into(),
+                        ));
+                    };
+                    Ok(Arc::new(spec.plan(Arc::clone(input))?) as _)
+                }
                 PhysicalPayload::Opaque { handle } => take_plan(handle),
             }
         })
@@ -307,6 +340,17 @@ impl PhysicalExtensionCodec for LtseqPhysicalCodec {
                     },
                     buf,
                 );
+            }
+            if let Some(group) = any.downcast_ref::<GroupOrderedExec>() {
+                if !group.hides_input() {
+                    let spec = GroupOrderedSpec {
+                        partition_by: group.partition_by().to_vec(),
+                        boundary: group.boundary().clone(),
+                        aggs: group.aggregates().to_vec(),
+                        input_order: group.input_order(),
+                    };
+                    return to_json(&PhysicalPayload::GroupOrdered { spec }, buf);
+                }
             }
             // A node nobody can write by value (e.g. a host's scan inside a plan ltseq planned).
             let handle = stash_plan(node);

@@ -40,6 +40,7 @@ use datafusion::physical_plan::{
 };
 use futures::{Stream, StreamExt};
 use ltseq_udf::run_id::key_changes;
+use serde::{Deserialize, Serialize};
 
 use crate::guard::{no_panic, GuardedStream};
 use crate::split::{CompiledSplit, SplitPredicate};
@@ -48,7 +49,7 @@ use crate::window::{ascending_requirement, declared_partition, ordered_input, or
 const NAME: &str = "LtseqGroupOrderedExec";
 
 /// Where a new group starts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Serialize, Deserialize)]
 pub enum Boundary {
     /// Where any of these columns changes (NULL equal to NULL).
     Keys(Vec<String>),
@@ -61,7 +62,7 @@ pub enum Boundary {
 
 /// `function(args)` over each group, into the output column `output`; no arguments means
 /// `count(*)`-style counting of rows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Serialize, Deserialize)]
 pub struct AggCall {
     pub function: String,
     pub args: Vec<String>,
@@ -174,6 +175,8 @@ pub struct GroupOrderedExec {
     /// With a visible input: the sequence order the input must have (ascending columns); the
     /// partition columns come first. The optimizer sorts the input only if it must.
     order_by: Vec<String>,
+    /// Whether the required order starts with the partition columns.
+    partitions_first: bool,
     concat_by: Option<String>,
     partition_by: Vec<String>,
     boundary: Boundary,
@@ -193,7 +196,48 @@ impl GroupOrderedExec {
     /// (ascending, NULLs last), as one partition.
     pub fn with_required_order(mut self, order_by: Vec<String>) -> Self {
         self.order_by = order_by;
+        self.partitions_first = true;
         self
+    }
+
+    /// Requires the (visible) input to be ordered by exactly these columns (ascending, NULLs
+    /// last), as one partition: the partitions need not come first when they are contiguous
+    /// in that order (for example, a stored order's ordinal).
+    pub fn with_input_order(mut self, order: Vec<String>) -> Self {
+        self.order_by = order;
+        self.partitions_first = false;
+        self
+    }
+
+    /// The ordering the (visible) input must have, as columns (ascending, NULLs last).
+    pub fn input_order(&self) -> Vec<String> {
+        let mut order = if self.partitions_first {
+            self.partition_by.clone()
+        } else {
+            Vec::new()
+        };
+        order.extend(self.order_by.iter().cloned());
+        order
+    }
+
+    pub fn input(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.input
+    }
+
+    pub fn hides_input(&self) -> bool {
+        self.hide_input
+    }
+
+    pub fn partition_by(&self) -> &[String] {
+        &self.partition_by
+    }
+
+    pub fn boundary(&self) -> &Boundary {
+        &self.boundary
+    }
+
+    pub fn aggregates(&self) -> &[AggCall] {
+        &self.aggs
     }
 
     /// Declares `n` output partitions, all but the first empty. The operator runs as one
@@ -273,6 +317,7 @@ impl GroupOrderedExec {
             input,
             output_partitions: 1,
             order_by: Vec::new(),
+            partitions_first: true,
             concat_by,
             partition_by,
             boundary,
@@ -357,10 +402,7 @@ impl ExecutionPlan for GroupOrderedExec {
         if self.hide_input {
             return vec![];
         }
-        ascending_requirement(
-            &self.input.schema(),
-            self.partition_by.iter().chain(&self.order_by),
-        )
+        ascending_requirement(&self.input.schema(), self.input_order().iter())
     }
 
     fn maintains_input_order(&self) -> Vec<bool> {
@@ -402,7 +444,7 @@ impl ExecutionPlan for GroupOrderedExec {
                 self.aggs.clone(),
                 false,
             )?
-            .with_required_order(self.order_by.clone()),
+            .with_input_order(self.input_order()),
         ))
     }
 
@@ -976,6 +1018,26 @@ pub struct GroupOrderedTableProvider {
 }
 
 impl GroupOrderedTableProvider {
+    /// As a logical node's spec, when the input is in stored order (the ordinal is the
+    /// required order); None for an input ordered by its view's `ORDER BY`.
+    pub fn node_spec(&self) -> Option<crate::group_node::GroupOrderedSpec> {
+        let ordinal = self.ordinal.clone()?;
+        Some(crate::group_node::GroupOrderedSpec {
+            partition_by: self.partition_by.clone(),
+            boundary: self.boundary.clone(),
+            aggs: self.aggs.clone(),
+            input_order: vec![ordinal],
+        })
+    }
+
+    pub fn input_name(&self) -> &str {
+        &self.input_name
+    }
+
+    pub fn input_schema(&self) -> &SchemaRef {
+        &self.input_schema
+    }
+
     /// Lets the group ids only rise, not count from 1 (see `dense_ids`).
     pub fn with_rising_ids(mut self) -> Self {
         self.dense_ids = false;

@@ -148,13 +148,32 @@ impl TableFunctionImpl for GroupOrderedTableFunction {
 }
 
 #[derive(Debug)]
-struct GroupOrderedSqlTable {
+pub(crate) struct GroupOrderedSqlTable {
     table: String,
     order: Vec<String>,
     partition_by: Vec<String>,
     boundary: Boundary,
     aggs: Vec<AggCall>,
     schema: SchemaRef,
+}
+
+impl GroupOrderedSqlTable {
+    /// As a logical node's spec: the input ordered by the partition columns, then the order
+    /// columns.
+    pub(crate) fn node_spec(&self) -> crate::group_node::GroupOrderedSpec {
+        let mut input_order = self.partition_by.clone();
+        input_order.extend(self.order.iter().cloned());
+        crate::group_node::GroupOrderedSpec {
+            partition_by: self.partition_by.clone(),
+            boundary: self.boundary.clone(),
+            aggs: self.aggs.clone(),
+            input_order,
+        }
+    }
+
+    pub(crate) fn input_name(&self) -> &str {
+        &self.table
+    }
 }
 
 #[async_trait]

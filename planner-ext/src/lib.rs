@@ -21,6 +21,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub mod codec;
+pub mod group_node;
 pub mod group_ordered;
 pub mod group_sql;
 mod guard;
@@ -35,6 +36,7 @@ mod sql_args;
 pub mod window;
 
 pub use codec::{LtseqLogicalCodec, LtseqPhysicalCodec};
+pub use group_node::{GroupOrderedNode, GroupOrderedSpec};
 pub use group_ordered::{AggCall, Boundary, GroupOrderedExec, GroupOrderedTableProvider};
 pub use link::{LinkExec, LinkJoin, LinkNode, LinkSpec, LinkTableFunction, LinkTableProvider};
 pub use pattern::{PatternExec, PatternOutput, PatternTableFunction, PatternTableProvider};

@@ -32,8 +32,12 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 use datafusion::prelude::SessionConfig;
 
+use crate::group_node::{GroupOrderedNode, GroupOrderedSpec};
+use crate::group_ordered::GroupOrderedTableProvider;
+use crate::group_sql::GroupOrderedSqlTable;
 use crate::guard::panic_message;
 use crate::link::{LinkExec, LinkNode, LinkTableProvider};
+use crate::scan::lookup_table;
 use crate::scan::SequenceTableProvider;
 use crate::sequence::{SequenceExec, SequenceNode};
 
@@ -63,6 +67,14 @@ impl ExtensionPlanner for LtseqExtensionPlanner {
                 seq.ordinal(),
                 false,
             )?)));
+        }
+        if let Some(group) = node.as_any().downcast_ref::<GroupOrderedNode>() {
+            let [input] = physical_inputs else {
+                return Err(DataFusionError::Internal(
+                    "LtseqGroupOrdered takes one input".into(),
+                ));
+            };
+            return Ok(Some(Arc::new(group.spec().plan(Arc::clone(input))?)));
         }
         if let Some(link) = node.as_any().downcast_ref::<LinkNode>() {
             let [source, target] = physical_inputs else {
@@ -98,6 +110,34 @@ pub fn rewrite_ltseq_scans(
         let any: &dyn Any = provider.as_ref();
         if let Some(link) = any.downcast_ref::<LinkTableProvider>() {
             return Ok(Transformed::yes(link_scan_to_node(scan, link, session)?));
+        }
+        if let Some(group) = any.downcast_ref::<GroupOrderedTableProvider>() {
+            // Stored order only: a view's ORDER BY is not a requirement the node can state.
+            let Some(spec) = group.node_spec() else {
+                return Ok(Transformed::no(node));
+            };
+            let input = lookup_table(session, group.input_name(), "LtseqGroupOrdered")?;
+            if input.table_type() == datafusion::datasource::TableType::View {
+                // A view's plan would be planned here without the host's analyzer: keep the
+                // provider route (the host plans the view).
+                return Ok(Transformed::no(node));
+            }
+            if input.schema().fields() != group.input_schema().fields() {
+                return Err(DataFusionError::Plan(format!(
+                    "LtseqGroupOrdered: table '{}' changed its schema since the query was planned",
+                    group.input_name()
+                )));
+            }
+            let names = field_names(&provider.schema());
+            let plan = group_scan_to_node(scan, spec, group.input_name(), input, &names)?;
+            return Ok(Transformed::yes(plan));
+        }
+        if let Some(group) = any.downcast_ref::<GroupOrderedSqlTable>() {
+            let input = lookup_table(session, group.input_name(), "LtseqGroupOrdered")?;
+            let names = field_names(&provider.schema());
+            let plan =
+                group_scan_to_node(scan, group.node_spec(), group.input_name(), input, &names)?;
+            return Ok(Transformed::yes(plan));
         }
         let Some(seq) = any.downcast_ref::<SequenceTableProvider>() else {
             return Ok(Transformed::no(node));
@@ -137,6 +177,40 @@ fn link_scan_to_node(
     }))
     .alias(scan.table_name.clone())?;
     finish_scan(builder, scan, &names, &wanted)
+}
+
+fn field_names(schema: &datafusion::arrow::datatypes::SchemaRef) -> Vec<String> {
+    schema.fields().iter().map(|f| f.name().clone()).collect()
+}
+
+/// A scan of a GroupOrdered table as the `LtseqGroupOrdered` node over a scan of its input
+/// (the columns the node reads).
+fn group_scan_to_node(
+    scan: &TableScan,
+    spec: GroupOrderedSpec,
+    input_name: &str,
+    input: Arc<dyn datafusion::catalog::TableProvider>,
+    names: &[String],
+) -> Result<LogicalPlan> {
+    let input_schema = input.schema();
+    let mut columns = spec
+        .columns(&input_schema)?
+        .iter()
+        .map(|n| Ok(input_schema.index_of(n)?))
+        .collect::<Result<Vec<usize>>>()?;
+    columns.sort_unstable();
+    let input_scan =
+        LogicalPlanBuilder::scan(input_name, provider_as_source(input), Some(columns))?.build()?;
+    let node = GroupOrderedNode::try_new(input_scan, spec)?;
+    let wanted: Vec<usize> = match &scan.projection {
+        Some(p) => p.clone(),
+        None => (0..names.len()).collect(),
+    };
+    let builder = LogicalPlanBuilder::from(LogicalPlan::Extension(Extension {
+        node: Arc::new(node),
+    }))
+    .alias(scan.table_name.clone())?;
+    finish_scan(builder, scan, names, &wanted)
 }
 
 /// Above a rewritten scan: the scan's projection (by name), its filters and its limit.
@@ -213,6 +287,7 @@ fn has_ltseq_nodes(plan: &LogicalPlan) -> bool {
             let any = ext.node.as_any();
             if any.downcast_ref::<SequenceNode>().is_some()
                 || any.downcast_ref::<LinkNode>().is_some()
+                || any.downcast_ref::<GroupOrderedNode>().is_some()
             {
                 found = true;
                 return Ok(TreeNodeRecursion::Stop);

@@ -24,9 +24,10 @@ use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::ExprSchemable;
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::PhysicalExpr;
+use serde::{Deserialize, Serialize};
 
 /// The column `name`: the value of `column` `offset` rows earlier (`offset >= 1`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Serialize, Deserialize)]
 pub struct Lag {
     pub column: String,
     pub offset: usize,
@@ -34,7 +35,7 @@ pub struct Lag {
 }
 
 /// A split condition: SQL text over the input columns and the `lags`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Serialize, Deserialize)]
 pub struct SplitPredicate {
     pub sql: String,
     pub lags: Vec<Lag>,

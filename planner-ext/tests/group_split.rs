@@ -269,3 +269,82 @@ async fn bad_predicates_are_clear_errors() -> Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn the_node_and_the_operator_round_trip_through_the_codecs() -> Result<()> {
+    use datafusion::logical_expr::{Extension, LogicalPlan, LogicalPlanBuilder};
+    use datafusion_proto::logical_plan::LogicalExtensionCodec;
+    use datafusion_proto::physical_plan::{DefaultPhysicalProtoConverter, PhysicalExtensionCodec};
+    use ltseq_planner::{
+        GroupOrderedNode, GroupOrderedSpec, LtseqLogicalCodec, LtseqPhysicalCodec,
+    };
+
+    let all = data(20)?;
+    let ctx = SessionContext::new();
+    ctx.register_batch("t", all.clone())?;
+    let spec = GroupOrderedSpec {
+        partition_by: vec!["p".into()],
+        boundary: Boundary::Predicate(SplitPredicate {
+            sql: "u <> lu".into(),
+            lags: vec![Lag {
+                column: "u".into(),
+                offset: 1,
+                name: "lu".into(),
+            }],
+        }),
+        aggs: vec![AggCall {
+            function: "count".into(),
+            args: vec![],
+            output: "n".into(),
+        }],
+        input_order: vec!["p".into(), "t".into()],
+    };
+    let scan = LogicalPlanBuilder::scan(
+        "t",
+        datafusion::catalog::default_table_source::provider_as_source(
+            ctx.table_provider("t").await?,
+        ),
+        None,
+    )?
+    .build()?;
+    let node = Extension {
+        node: Arc::new(GroupOrderedNode::try_new(scan.clone(), spec.clone())?),
+    };
+    let mut buf = Vec::new();
+    LtseqLogicalCodec.try_encode(&node, &mut buf)?;
+    let back = LtseqLogicalCodec.try_decode(&buf, &[scan], &ctx.task_ctx())?;
+    let back = back
+        .node
+        .as_any()
+        .downcast_ref::<GroupOrderedNode>()
+        .map(|n| n.spec().clone());
+    assert_eq!(back, Some(spec.clone()));
+    assert!(matches!(
+        LogicalPlan::Extension(node).display().to_string().as_str(),
+        s if s.starts_with("LtseqGroupOrdered: partition_by=[p], split=[u <> lu]")
+    ));
+
+    let input = ctx.table("t").await?.create_physical_plan().await?;
+    let exec: Arc<dyn ExecutionPlan> = Arc::new(spec.plan(Arc::clone(&input))?);
+    let mut buf = Vec::new();
+    LtseqPhysicalCodec.try_encode(
+        Arc::clone(&exec),
+        &mut buf,
+        &DefaultPhysicalProtoConverter {},
+    )?;
+    let back = LtseqPhysicalCodec.try_decode(
+        &buf,
+        &[input],
+        &ctx.task_ctx(),
+        &DefaultPhysicalProtoConverter {},
+    )?;
+    let any: &dyn std::any::Any = back.as_ref();
+    let back = any
+        .downcast_ref::<GroupOrderedExec>()
+        .map(|e| (e.input_order(), e.partition_by().to_vec()));
+    assert_eq!(
+        back,
+        Some((spec.input_order.clone(), spec.partition_by.clone()))
+    );
+    Ok(())
+}
