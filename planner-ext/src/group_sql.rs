@@ -21,7 +21,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
-use crate::group_ordered::{group_ordered_schema, AggCall, Boundary, GroupOrderedExec};
+use crate::group_ordered::{group_ordered_schema, AggCall, Boundary};
 use crate::guard::no_panic;
 use crate::scan::lookup_table;
 use crate::sql_args::{names, project, text_arg};
@@ -205,17 +205,7 @@ impl TableProvider for GroupOrderedSqlTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let input = lookup_table(session, &self.table, GROUP_ORDERED_FUNCTION_NAME)?;
         let plan = input.scan(session, None, &[], None).await?;
-        let exec: Arc<dyn ExecutionPlan> = Arc::new(
-            GroupOrderedExec::try_new(
-                plan,
-                None,
-                self.partition_by.clone(),
-                self.boundary.clone(),
-                self.aggs.clone(),
-                false,
-            )?
-            .with_required_order(self.order.clone()),
-        );
+        let exec: Arc<dyn ExecutionPlan> = Arc::new(self.node_spec().plan(plan)?);
         project(exec, projection)
     }
 }

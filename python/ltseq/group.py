@@ -269,7 +269,7 @@ def group_ids(t: LTSeq, key: Any, split: Any, partition_by: Any) -> tuple[Expr, 
 class NestedTable:
     """Groups of consecutive rows of an ordered table (from :meth:`LTSeq.group_ordered`)."""
 
-    __slots__ = ("_t", "_gid", "_parts", "_boundary", "_source")
+    __slots__ = ("_t", "_gid", "_parts", "_boundary", "_source", "_filtered")
 
     def __init__(
         self,
@@ -278,6 +278,7 @@ class NestedTable:
         parts: list[Expr],
         boundary: tuple[str, list[Expr]] | None,
         source: LTSeq | None = None,
+        filtered: tuple[NestedTable, str, tuple[Any, ...]] | None = None,
     ) -> None:
         self._t = t  # the rows, with the group id in the hidden column `gid`
         self._gid = gid
@@ -287,6 +288,9 @@ class NestedTable:
         # The rows without the group id column (the GroupOrdered operator finds the groups
         # itself, so it reads these when no aggregate needs the id).
         self._source = source
+        # After filter(): the nested table filtered, the query of the surviving group ids, and
+        # what it reads.
+        self._filtered = filtered
 
     # --- helpers ---------------------------------------------------------------------------------
     def _group_proxy(self) -> GroupProxy:
@@ -361,7 +365,7 @@ class NestedTable:
         from . import window as window_module
         from .table import ORDINAL, QueryError, _message, _new_name, _operator_input, _order_sql, _Source
 
-        if not window_module.use_operator:
+        if not window_module.use_operator or self._boundary is None:
             return None
         needs_gid = any(a.arg is not None and _mentions(a.arg, self._gid) for a in aggs)
         t = self._source if self._source is not None and self._boundary is not None and not needs_gid else self._t
@@ -503,6 +507,18 @@ class NestedTable:
     def _edge(self, last: bool) -> LTSeq:
         from .table import _T
 
+        if self._filtered is not None:
+            # A surviving group's first (last) row is the one it had before the filter: find
+            # the edges on the unfiltered rows, then keep the surviving groups' ones.
+            parent, ids, alive = self._filtered
+            edges = parent._edge(last)
+            rel = edges._rel
+            q = _sql.quote_ident(self._gid)
+            keep = ", ".join(f"{_T}.{_sql.quote_ident(c)}" for c in [*edges.columns, *rel.hidden])
+            sql = f"SELECT {keep} FROM ({rel.sql}) AS {_T} WHERE {_T}.{q} IN (SELECT {q} FROM ({ids}))"
+            sources = rel.sources + alive
+            return edges._with(rel.__class__(sql, rel.schema, rel.hidden, rel.order, rel.sort_keys, sources))
+
         gid = Column(self._gid, "int64")
         neighbour = gid.shift(-1 if last else 1, partition_by=self._parts or None)
         # A row is its group's first (last) when the previous (next) row in sequence order is in
@@ -589,7 +605,7 @@ class NestedTable:
         rel = t._rel.__class__(
             sql, t._rel.schema, t._rel.hidden, t._rel.order, t._rel.sort_keys, t._rel.sources + alive
         )
-        return NestedTable(t._with(rel), self._gid, self._parts, None)
+        return NestedTable(t._with(rel), self._gid, self._parts, None, filtered=(self, inner, alive))
 
     def __len__(self) -> int:
         from .table import _T

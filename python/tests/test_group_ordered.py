@@ -312,3 +312,38 @@ def test_keys_in_stored_order_match_the_oracle(rows, chunk, derived):
     assert len(nested) == len(want)
     got = nested.agg(lambda g: {"first": g.first()[key], "n": g.count(), "s": g.sum("v")}).to_dicts()
     assert [(r["first"], r["n"], r["s"]) for r in got] == [(g[0][key], len(g), sum(x["v"] for x in g)) for g in want]
+
+
+@pytest.mark.parametrize("planner", [False, True], ids=["provider-route", "planner-route"])
+def test_every_method_in_both_routes_of_register(mode, planner):
+    """With and without ltseq's query planner (`register(ctx, planner=True)`), every
+    NestedTable method gives the same answer, filtered groups included."""
+    if mode == "sql" and planner:
+        pytest.skip("the SQL-only mode is a test switch, not a route of register()")
+    import pyarrow as pa
+
+    c = ltseq.register(datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(4)), planner=planner)
+    n = 500
+    users = [i // 7 for i in range(n)]
+    ts = [i * 10 + (i % 5) * 500 for i in range(n)]
+    v = [i % 13 for i in range(n)]
+    table = pa.table({"u": users, "ts": ts, "v": v})
+    t = LTSeq.from_arrow(pa.Table.from_batches(table.to_batches(max_chunksize=33)), ctx=c).assume_sorted("u")
+    g = t.group_ordered(split=lambda r: (r.u != r.u.shift(1)) | (r.ts - r.ts.shift(1) > 1800))
+    starts = [i == 0 or users[i] != users[i - 1] or ts[i] - ts[i - 1] > 1800 for i in range(n)]
+    groups: list[list[int]] = []
+    for i, s in enumerate(starts):
+        if s:
+            groups.append([])
+        groups[-1].append(i)
+    assert len(g) == len(groups)
+    assert [r["n"] for r in g.agg(lambda g: {"n": g.count()}).to_dicts()] == [len(x) for x in groups]
+    assert [r["ts"] for r in g.first().to_dicts()] == [ts[x[0]] for x in groups]
+    assert [r["n"] for r in g.derive(lambda g: {"n": g.count()}).to_dicts()] == [len(x) for x in groups for _ in x]
+    big = [x for x in groups if len(x) > 3]
+    f = g.filter(lambda g: g.count() > 3)
+    assert len(f) == len(big)
+    assert [r["n"] for r in f.agg(lambda g: {"n": g.count()}).to_dicts()] == [len(x) for x in big]
+    assert [r["ts"] for r in f.first().to_dicts()] == [ts[x[0]] for x in big]
+    assert [r["ts"] for r in f.last().to_dicts()] == [ts[x[-1]] for x in big]
+    assert [r["ts"] for r in f.flatten().to_dicts()] == [ts[i] for x in big for i in x]
