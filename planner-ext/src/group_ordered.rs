@@ -425,16 +425,9 @@ impl ExecutionPlan for GroupOrderedExec {
         children: Vec<Arc<dyn ExecutionPlan>>,
         _options: ReplaceChildrenOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if self.hide_input {
-            if children.is_empty() {
-                return Ok(self);
-            }
-            return Err(DataFusionError::Internal(format!(
-                "{NAME} hides its input and takes no children"
-            )));
-        }
-        let [child] = <[Arc<dyn ExecutionPlan>; 1]>::try_from(children)
-            .map_err(|_| DataFusionError::Internal(format!("{NAME} takes exactly one child")))?;
+        let Some(child) = crate::guard::one_child(NAME, self.hide_input, children)? else {
+            return Ok(self);
+        };
         Ok(Arc::new(
             GroupOrderedExec::try_new(
                 child,
@@ -1121,27 +1114,27 @@ impl datafusion::catalog::TableProvider for GroupOrderedTableProvider {
         // Stored order, and a reader that does not need the 1-based group ids: each
         // partition of ltseq's ordered source is a consecutive range; group them in parallel.
         let wants_ids = projection.is_none_or(|p| p.contains(&0));
+        let build = |plan, concat_by| {
+            GroupOrderedExec::try_new(
+                plan,
+                concat_by,
+                self.partition_by.clone(),
+                self.boundary.clone(),
+                self.aggs.clone(),
+                true,
+            )
+        };
         if self.ordinal.is_some() && (!wants_ids || !self.dense_ids) && lookbehind <= 1 {
-            let input = crate::scan::lookup_table(session, &self.input_name, NAME)?;
-            if input.schema().fields() != self.input_schema.fields() {
-                return Err(DataFusionError::Plan(format!(
-                    "{NAME}: table '{}' changed its schema since the query was planned",
-                    self.input_name
-                )));
-            }
-            let plan = input
-                .scan(session, Some(&index_of(&needed)?), &[], None)
-                .await?;
-            if crate::window::keeps_partition_order(&plan) {
-                let exec = GroupOrderedExec::try_new(
-                    plan,
-                    None,
-                    self.partition_by.clone(),
-                    self.boundary.clone(),
-                    self.aggs.clone(),
-                    true,
-                )?
-                .with_parallel_partitions(wants_ids)?;
+            let stored = crate::window::stored_order_partitions(
+                session,
+                &self.input_name,
+                &self.input_schema,
+                &index_of(&needed)?,
+                NAME,
+            )
+            .await?;
+            if let Some(plan) = stored {
+                let exec = build(plan, None)?.with_parallel_partitions(wants_ids)?;
                 return crate::sql_args::project(Arc::new(exec), projection);
             }
         }
@@ -1157,17 +1150,8 @@ impl datafusion::catalog::TableProvider for GroupOrderedTableProvider {
         )
         .await?;
         let target = session.config_options().execution.target_partitions;
-        let exec: Arc<dyn ExecutionPlan> = Arc::new(
-            GroupOrderedExec::try_new(
-                plan,
-                concat_by,
-                self.partition_by.clone(),
-                self.boundary.clone(),
-                self.aggs.clone(),
-                true,
-            )?
-            .with_output_partitions(target),
-        );
+        let exec: Arc<dyn ExecutionPlan> =
+            Arc::new(build(plan, concat_by)?.with_output_partitions(target));
         crate::sql_args::project(exec, projection)
     }
 }

@@ -2,12 +2,14 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
+use datafusion::physical_plan::ExecutionPlan;
 use futures::Stream;
 
 pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
@@ -72,6 +74,26 @@ impl RecordBatchStream for GuardedStream {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
+}
+
+/// The new child of an operator with one input, for `replace_children`: `None` when the input
+/// is hidden (the operator takes no children and stays as it is), else the one child.
+pub(crate) fn one_child(
+    who: &str,
+    hide_input: bool,
+    children: Vec<Arc<dyn ExecutionPlan>>,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    if hide_input {
+        if children.is_empty() {
+            return Ok(None);
+        }
+        return Err(DataFusionError::Internal(format!(
+            "{who} hides its input and takes no children"
+        )));
+    }
+    let [child] = <[Arc<dyn ExecutionPlan>; 1]>::try_from(children)
+        .map_err(|_| DataFusionError::Internal(format!("{who} takes exactly one child")))?;
+    Ok(Some(child))
 }
 
 #[cfg(test)]

@@ -42,9 +42,7 @@ use ltseq_udf::run_id::key_changes;
 use crate::guard::{no_panic, GuardedStream};
 use crate::scan::lookup_table;
 use crate::sql_args::{names, project, text_arg};
-use crate::window::{
-    ascending_requirement, declared_partition, keeps_partition_order, ordered_input, ordered_stream,
-};
+use crate::window::{ascending_requirement, declared_partition, ordered_input, ordered_stream};
 
 const NAME: &str = "LtseqPatternExec";
 pub const SEARCH_PATTERN_FUNCTION_NAME: &str = "ltseq_search_pattern";
@@ -271,16 +269,9 @@ impl ExecutionPlan for PatternExec {
         children: Vec<Arc<dyn ExecutionPlan>>,
         _options: ReplaceChildrenOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if self.hide_input {
-            if children.is_empty() {
-                return Ok(self);
-            }
-            return Err(DataFusionError::Internal(format!(
-                "{NAME} hides its input and takes no children"
-            )));
-        }
-        let [child] = <[Arc<dyn ExecutionPlan>; 1]>::try_from(children)
-            .map_err(|_| DataFusionError::Internal(format!("{NAME} takes exactly one child")))?;
+        let Some(child) = crate::guard::one_child(NAME, self.hide_input, children)? else {
+            return Ok(self);
+        };
         Ok(Arc::new(
             PatternExec::try_new(
                 child,
@@ -731,13 +722,6 @@ impl TableProvider for PatternTableProvider {
         if self.ordinal.is_some() && !matches!(output, PatternOutput::Rows { fetch: Some(_) }) {
             // Stored order: each partition of ltseq's ordered source is a consecutive range;
             // match them in parallel (counting needs no ordinal).
-            let input = lookup_table(session, &self.input_name, NAME)?;
-            if input.schema().fields() != self.input_schema.fields() {
-                return Err(DataFusionError::Plan(format!(
-                    "{NAME}: table '{}' changed its schema since the query was planned",
-                    self.input_name
-                )));
-            }
             let lean: Vec<usize> = match output {
                 PatternOutput::Count => {
                     let ordinal = self
@@ -752,8 +736,15 @@ impl TableProvider for PatternTableProvider {
                 }
                 PatternOutput::Rows { .. } => needed.clone(),
             };
-            let plan = input.scan(session, Some(&lean), &[], None).await?;
-            if keeps_partition_order(&plan) {
+            let stored = crate::window::stored_order_partitions(
+                session,
+                &self.input_name,
+                &self.input_schema,
+                &lean,
+                NAME,
+            )
+            .await?;
+            if let Some(plan) = stored {
                 let exec = PatternExec::try_new(
                     plan,
                     None,

@@ -345,17 +345,10 @@ impl ExecutionPlan for SequenceExec {
         children: Vec<Arc<dyn ExecutionPlan>>,
         _options: ReplaceChildrenOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if self.hide_input {
-            if children.is_empty() {
-                return Ok(self);
-            }
-            return Err(DataFusionError::Internal(
-                "LtseqSequenceExec hides its input and takes no children".to_string(),
-            ));
-        }
-        let [child] = <[Arc<dyn ExecutionPlan>; 1]>::try_from(children).map_err(|_| {
-            DataFusionError::Internal("LtseqSequenceExec takes exactly one child".to_string())
-        })?;
+        let Some(child) = crate::guard::one_child("LtseqSequenceExec", self.hide_input, children)?
+        else {
+            return Ok(self);
+        };
         Ok(Arc::new(SequenceExec::try_new(
             child,
             self.ordinal.clone(),

@@ -401,16 +401,9 @@ impl ExecutionPlan for WindowExec {
         children: Vec<Arc<dyn ExecutionPlan>>,
         _options: ReplaceChildrenOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if self.hide_input {
-            if children.is_empty() {
-                return Ok(self);
-            }
-            return Err(DataFusionError::Internal(format!(
-                "{NAME} hides its input and takes no children"
-            )));
-        }
-        let [child] = <[Arc<dyn ExecutionPlan>; 1]>::try_from(children)
-            .map_err(|_| DataFusionError::Internal(format!("{NAME} takes exactly one child")))?;
+        let Some(child) = crate::guard::one_child(NAME, self.hide_input, children)? else {
+            return Ok(self);
+        };
         Ok(Arc::new(WindowExec::try_new(
             child,
             self.concat_by.clone(),
@@ -1046,6 +1039,28 @@ pub(crate) fn keeps_partition_order(plan: &Arc<dyn ExecutionPlan>) -> bool {
         "ProjectionExec" | "FilterExec" | "CoalesceBatchesExec" | "CooperativeExec"
     );
     passes && plan.children().len() == 1 && keeps_partition_order(plan.children()[0])
+}
+
+/// The named input of an ltseq operator, scanned for its columns `needed`, when its partitions
+/// are consecutive ranges of the stored order (ltseq's ordered source, possibly under
+/// projections and filters) and so can be read in parallel; None otherwise.
+pub(crate) async fn stored_order_partitions(
+    session: &dyn datafusion::catalog::Session,
+    input_name: &str,
+    input_schema: &SchemaRef,
+    needed: &[usize],
+    who: &str,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    let input = crate::scan::lookup_table(session, input_name, who)?;
+    if input.schema().fields() != input_schema.fields() {
+        return Err(DataFusionError::Plan(format!(
+            "{who}: table '{input_name}' changed its schema since the query was planned"
+        )));
+    }
+    let plan = input
+        .scan(session, Some(&needed.to_vec()), &[], None)
+        .await?;
+    Ok(keeps_partition_order(&plan).then_some(plan))
 }
 
 /// `plan` sorted on the ordinal column into one partition.
