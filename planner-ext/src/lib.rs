@@ -2,17 +2,23 @@
 //! planners that put them into a DataFusion plan, and the codecs that carry them across
 //! serialization (and so across the FFI boundary into a stock `datafusion` Python context).
 //!
-//! The first operator is [`sequence`]: it numbers the rows of its input in input order and so
-//! keeps that order available to everything above it. It can be reached two ways, which are
-//! the two routes every ltseq operator uses (see `docs/architecture.md`):
+//! Layout (see `docs/architecture.md`, "Adding an operator"):
 //!
-//! 1. **Query planner** ([`LtseqQueryPlanner`]): the SQL surface `ltseq_sequence('table')` is a
-//!    table function whose scan the planner rewrites into the logical [`SequenceNode`], planned
-//!    by [`LtseqExtensionPlanner`] into a [`SequenceExec`] whose input is visible to the
-//!    optimizer.
-//! 2. **Table provider** ([`SequenceTableProvider`]): without the planner, the same table
-//!    function's provider scans its input itself and wraps it in a [`SequenceExec`] that hides
-//!    its input from the host's optimizer (which could otherwise reorder it).
+//! - [`ordered`]: the shared core every operator is built on ([`ordered::OrderedExec`],
+//!   [`ordered::OrderedNode`], [`ordered::OperatorProvider`], reading ordered inputs, guards).
+//! - One module per operator: [`sequence`], [`window`], [`group_ordered`], [`link`],
+//!   [`pattern`]. Each defines a `static OPERATOR` ([`ordered::Operator`]); [`OPERATORS`]
+//!   lists them, and is all the plane knows of them.
+//! - The plane: [`planner`] (the extension planner and ltseq's query planner), [`codec`]
+//!   (logical and physical codecs), [`reference`] (the SQL reference of the table functions).
+//!
+//! Every operator is reached two ways:
+//!
+//! 1. **Query planner** ([`LtseqQueryPlanner`]): a scan of an operator's table (a Rust SQL table
+//!    function, or the DSL's table) is rewritten into the operator's logical node, planned by
+//!    [`LtseqExtensionPlanner`] into the operator with inputs visible to the optimizer.
+//! 2. **Table provider**: the operator's table scans its inputs itself and wraps them in the
+//!    operator with its inputs hidden from the host's optimizer (which could reorder them).
 
 use std::sync::Arc;
 
@@ -21,51 +27,46 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub mod codec;
-pub mod group_node;
 pub mod group_ordered;
-pub mod group_sql;
-mod guard;
 pub mod link;
+pub mod ordered;
 pub mod pattern;
 pub mod planner;
 pub mod reference;
-pub mod scan;
 pub mod sequence;
-pub mod split;
-mod sql_args;
 pub mod window;
 
 pub use codec::{LtseqLogicalCodec, LtseqPhysicalCodec};
-pub use group_node::{GroupOrderedNode, GroupOrderedSpec};
-pub use group_ordered::{AggCall, Boundary, GroupOrderedExec, GroupOrderedTableProvider};
+pub use group_ordered::{
+    AggCall, Boundary, GroupOrderedExec, GroupOrderedNode, GroupOrderedSpec,
+    GroupOrderedTableProvider, Lag, SplitPredicate,
+};
 pub use link::{LinkExec, LinkJoin, LinkNode, LinkSpec, LinkTableFunction, LinkTableProvider};
+pub use ordered::{Functions, InputOrder};
 pub use pattern::{PatternExec, PatternOutput, PatternTableFunction, PatternTableProvider};
 pub use planner::{LtseqExtensionPlanner, LtseqQueryPlanner};
-pub use scan::{SequenceTableFunction, SequenceTableProvider, SEQUENCE_FUNCTION_NAME};
-pub use sequence::{SequenceExec, SequenceNode, DEFAULT_ORDINAL_COLUMN};
-pub use split::{Lag, SplitPredicate};
+pub use sequence::{
+    SequenceExec, SequenceNode, SequenceTableFunction, SequenceTableProvider,
+    DEFAULT_ORDINAL_COLUMN, SEQUENCE_FUNCTION_NAME,
+};
 pub use window::{WindowArg, WindowCall, WindowExec, WindowTableProvider};
+
+/// Every operator of ltseq: adding one is a new module and a line here.
+pub static OPERATORS: &[&ordered::Operator] = &[
+    &sequence::OPERATOR,
+    &window::OPERATOR,
+    &group_ordered::OPERATOR,
+    &link::OPERATOR,
+    &pattern::OPERATOR,
+];
 
 /// Registers ltseq's table functions (the SQL surface of its operators) in a Rust context.
 pub fn register_table_functions(ctx: &SessionContext) {
-    ctx.register_udtf(SEQUENCE_FUNCTION_NAME, Arc::new(SequenceTableFunction));
-    ctx.register_udtf(
-        group_sql::GROUP_ORDERED_FUNCTION_NAME,
-        Arc::new(group_sql::GroupOrderedTableFunction { split: false }),
-    );
-    ctx.register_udtf(
-        group_sql::GROUP_SPLIT_FUNCTION_NAME,
-        Arc::new(group_sql::GroupOrderedTableFunction { split: true }),
-    );
-    ctx.register_udtf(link::LINK_FUNCTION_NAME, Arc::new(LinkTableFunction));
-    ctx.register_udtf(
-        pattern::SEARCH_PATTERN_FUNCTION_NAME,
-        Arc::new(PatternTableFunction { count: false }),
-    );
-    ctx.register_udtf(
-        pattern::SEARCH_PATTERN_COUNT_FUNCTION_NAME,
-        Arc::new(PatternTableFunction { count: true }),
-    );
+    for operator in OPERATORS {
+        for function in operator.table_functions {
+            ctx.register_udtf(function.name, (function.make)());
+        }
+    }
 }
 
 /// A `SessionContext` with everything ltseq offers a Rust user: the SQL functions, the table

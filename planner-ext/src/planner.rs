@@ -7,14 +7,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::catalog::{
-    default_table_source::{provider_as_source, source_as_provider},
-    Session,
-};
+use datafusion::catalog::{default_table_source::source_as_provider, Session};
 use datafusion::common::config::{ConfigOptions, TableOptions};
 use datafusion::common::tree_node::{Transformed, TreeNodeRecursion};
-use datafusion::common::{Column, DFSchema};
-use datafusion::error::{DataFusionError, Result};
+use datafusion::common::DFSchema;
+use datafusion::error::Result;
 use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::TaskContext;
@@ -22,8 +19,7 @@ use datafusion::logical_expr::execution_props::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::registry::ExtensionTypeRegistryRef;
 use datafusion::logical_expr::{
-    AggregateUDF, Expr, Extension, LogicalPlan, LogicalPlanBuilder, ScalarUDF, TableScan,
-    UserDefinedLogicalNode, WindowUDF,
+    AggregateUDF, Expr, LogicalPlan, ScalarUDF, UserDefinedLogicalNode, WindowUDF,
 };
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
@@ -32,14 +28,9 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 use datafusion::prelude::SessionConfig;
 
-use crate::group_node::{GroupOrderedNode, GroupOrderedSpec};
-use crate::group_ordered::GroupOrderedTableProvider;
-use crate::group_sql::GroupOrderedSqlTable;
-use crate::guard::panic_message;
-use crate::link::{LinkExec, LinkNode, LinkTableProvider};
-use crate::scan::lookup_table;
-use crate::scan::SequenceTableProvider;
-use crate::sequence::{SequenceExec, SequenceNode};
+use crate::ordered::guard::no_panic_async;
+use crate::ordered::Functions;
+use crate::OPERATORS;
 
 /// Plans ltseq's logical nodes into ltseq's physical operators.
 #[derive(Debug, Default)]
@@ -53,49 +44,21 @@ impl ExtensionPlanner for LtseqExtensionPlanner {
         node: &dyn UserDefinedLogicalNode,
         _logical_inputs: &[&LogicalPlan],
         physical_inputs: &[Arc<dyn ExecutionPlan>],
-        _session: &dyn Session,
+        session: &dyn Session,
         _planning_ctx: &PhysicalPlanningContext,
     ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
-        if let Some(seq) = node.as_any().downcast_ref::<SequenceNode>() {
-            let [input] = physical_inputs else {
-                return Err(DataFusionError::Internal(
-                    "LtseqSequence takes one input".into(),
-                ));
-            };
-            return Ok(Some(Arc::new(SequenceExec::try_new(
-                Arc::clone(input),
-                seq.ordinal(),
-                false,
-            )?)));
-        }
-        if let Some(group) = node.as_any().downcast_ref::<GroupOrderedNode>() {
-            let [input] = physical_inputs else {
-                return Err(DataFusionError::Internal(
-                    "LtseqGroupOrdered takes one input".into(),
-                ));
-            };
-            return Ok(Some(Arc::new(group.spec().plan(Arc::clone(input))?)));
-        }
-        if let Some(link) = node.as_any().downcast_ref::<LinkNode>() {
-            let [source, target] = physical_inputs else {
-                return Err(DataFusionError::Internal(
-                    "LtseqLink takes two inputs".into(),
-                ));
-            };
-            return Ok(Some(Arc::new(LinkExec::try_new(
-                Arc::clone(source),
-                Arc::clone(target),
-                link.spec().clone(),
-                false,
-            )?)));
+        let functions = Functions::of_session(session);
+        for kind in OPERATORS.iter().flat_map(|o| o.nodes.iter()) {
+            if let Some(plan) = kind.plan(node, physical_inputs, &functions)? {
+                return Ok(Some(plan));
+            }
         }
         Ok(None)
     }
 }
 
-/// Replaces every scan of an `ltseq_sequence(...)` table function by the `LtseqSequence`
-/// node over a scan of its input (looked up in `session`), keeping the scan's name,
-/// projection, filters and limit.
+/// Replaces every scan of an ltseq operator's table by the operator's logical node (each
+/// operator decides, see `Operator::rewrite_scan`), looking its inputs up in `session`.
 pub fn rewrite_ltseq_scans(
     plan: LogicalPlan,
     session: &dyn Session,
@@ -107,176 +70,13 @@ pub fn rewrite_ltseq_scans(
         let Ok(provider) = source_as_provider(&scan.source) else {
             return Ok(Transformed::no(node));
         };
-        let any: &dyn Any = provider.as_ref();
-        if let Some(link) = any.downcast_ref::<LinkTableProvider>() {
-            return Ok(Transformed::yes(link_scan_to_node(scan, link, session)?));
-        }
-        if let Some(group) = any.downcast_ref::<GroupOrderedTableProvider>() {
-            // Stored order only: a view's ORDER BY is not a requirement the node can state.
-            let Some(spec) = group.node_spec() else {
-                return Ok(Transformed::no(node));
-            };
-            let input = lookup_table(session, group.input_name(), "LtseqGroupOrdered")?;
-            if input.table_type() == datafusion::datasource::TableType::View {
-                // A view's plan would be planned here without the host's analyzer: keep the
-                // provider route (the host plans the view).
-                return Ok(Transformed::no(node));
+        for rewrite in OPERATORS.iter().filter_map(|o| o.rewrite_scan) {
+            if let Some(plan) = rewrite(scan, provider.as_ref(), session)? {
+                return Ok(Transformed::yes(plan));
             }
-            if input.schema().fields() != group.input_schema().fields() {
-                return Err(DataFusionError::Plan(format!(
-                    "LtseqGroupOrdered: table '{}' changed its schema since the query was planned",
-                    group.input_name()
-                )));
-            }
-            let names = field_names(&provider.schema());
-            let plan = group_scan_to_node(scan, spec, group.input_name(), input, &names)?;
-            return Ok(Transformed::yes(plan));
         }
-        if let Some(group) = any.downcast_ref::<GroupOrderedSqlTable>() {
-            let input = lookup_table(session, group.input_name(), "LtseqGroupOrdered")?;
-            let names = field_names(&provider.schema());
-            let plan =
-                group_scan_to_node(scan, group.node_spec(), group.input_name(), input, &names)?;
-            return Ok(Transformed::yes(plan));
-        }
-        let Some(seq) = any.downcast_ref::<SequenceTableProvider>() else {
-            return Ok(Transformed::no(node));
-        };
-        Ok(Transformed::yes(sequence_scan_to_node(scan, seq, session)?))
+        Ok(Transformed::no(node))
     })
-}
-
-/// A scan of a `LinkTableProvider` as the `LtseqLink` node over scans of the source (the
-/// columns the query reads, and the keys) and the target (the keys and the fetched columns).
-fn link_scan_to_node(
-    scan: &TableScan,
-    link: &LinkTableProvider,
-    session: &dyn Session,
-) -> Result<LogicalPlan> {
-    let names = link.column_names();
-    let wanted: Vec<usize> = match &scan.projection {
-        Some(p) => p.clone(),
-        None => (0..names.len()).collect(),
-    };
-    let (source_cols, target_cols, spec) = link.plan_projection(&wanted)?;
-    let source = LogicalPlanBuilder::scan(
-        link.source_name(),
-        provider_as_source(link.resolve(session, false)?),
-        Some(source_cols),
-    )?
-    .build()?;
-    let target = LogicalPlanBuilder::scan(
-        link.target_name(),
-        provider_as_source(link.resolve(session, true)?),
-        Some(target_cols),
-    )?
-    .build()?;
-    let node = LinkNode::try_new(source, target, spec)?;
-    let builder = LogicalPlanBuilder::from(LogicalPlan::Extension(Extension {
-        node: Arc::new(node),
-    }))
-    .alias(scan.table_name.clone())?;
-    finish_scan(builder, scan, &names, &wanted)
-}
-
-fn field_names(schema: &datafusion::arrow::datatypes::SchemaRef) -> Vec<String> {
-    schema.fields().iter().map(|f| f.name().clone()).collect()
-}
-
-/// A scan of a GroupOrdered table as the `LtseqGroupOrdered` node over a scan of its input
-/// (the columns the node reads).
-fn group_scan_to_node(
-    scan: &TableScan,
-    spec: GroupOrderedSpec,
-    input_name: &str,
-    input: Arc<dyn datafusion::catalog::TableProvider>,
-    names: &[String],
-) -> Result<LogicalPlan> {
-    let input_schema = input.schema();
-    let mut columns = spec
-        .columns(&input_schema)?
-        .iter()
-        .map(|n| Ok(input_schema.index_of(n)?))
-        .collect::<Result<Vec<usize>>>()?;
-    columns.sort_unstable();
-    let input_scan =
-        LogicalPlanBuilder::scan(input_name, provider_as_source(input), Some(columns))?.build()?;
-    let node = GroupOrderedNode::try_new(input_scan, spec)?;
-    let wanted: Vec<usize> = match &scan.projection {
-        Some(p) => p.clone(),
-        None => (0..names.len()).collect(),
-    };
-    let builder = LogicalPlanBuilder::from(LogicalPlan::Extension(Extension {
-        node: Arc::new(node),
-    }))
-    .alias(scan.table_name.clone())?;
-    finish_scan(builder, scan, names, &wanted)
-}
-
-/// Above a rewritten scan: the scan's projection (by name), its filters and its limit.
-fn finish_scan(
-    builder: LogicalPlanBuilder,
-    scan: &TableScan,
-    names: &[String],
-    wanted: &[usize],
-) -> Result<LogicalPlan> {
-    let columns: Vec<Expr> = wanted
-        .iter()
-        .map(|&i| Expr::Column(Column::new(Some(scan.table_name.clone()), &names[i])))
-        .collect();
-    let mut builder = builder.project(columns)?;
-    if !scan.filters.is_empty() {
-        let predicate = scan
-            .filters
-            .iter()
-            .cloned()
-            .reduce(|a, b| a.and(b))
-            .ok_or_else(|| DataFusionError::Internal("empty filter list".into()))?;
-        builder = builder.filter(predicate)?;
-    }
-    if let Some(fetch) = scan.fetch {
-        builder = builder.limit(0, Some(fetch))?;
-    }
-    builder.build()
-}
-
-fn sequence_scan_to_node(
-    scan: &TableScan,
-    seq: &SequenceTableProvider,
-    session: &dyn Session,
-) -> Result<LogicalPlan> {
-    let n_input = seq.input_schema().fields().len();
-    let wanted: Vec<usize> = match &scan.projection {
-        Some(p) => p.clone(),
-        None => (0..=n_input).collect(),
-    };
-    let mut input_columns: Vec<usize> = wanted.iter().copied().filter(|&i| i < n_input).collect();
-    input_columns.sort_unstable();
-    input_columns.dedup();
-    let input_scan = LogicalPlanBuilder::scan(
-        seq.input_name(),
-        provider_as_source(seq.resolve_input(session)?),
-        Some(input_columns),
-    )?
-    .build()?;
-    let node = SequenceNode::try_new(input_scan, seq.ordinal())?;
-    let full_schema = seq_schema_names(seq);
-    let builder = LogicalPlanBuilder::from(LogicalPlan::Extension(Extension {
-        node: Arc::new(node),
-    }))
-    .alias(scan.table_name.clone())?;
-    finish_scan(builder, scan, &full_schema, &wanted)
-}
-
-fn seq_schema_names(seq: &SequenceTableProvider) -> Vec<String> {
-    let mut names: Vec<String> = seq
-        .input_schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    names.push(seq.ordinal().to_string());
-    names
 }
 
 /// Whether the plan holds a node ltseq must plan.
@@ -284,11 +84,11 @@ fn has_ltseq_nodes(plan: &LogicalPlan) -> bool {
     let mut found = false;
     let _ = plan.apply_with_subqueries(|node| {
         if let LogicalPlan::Extension(ext) = node {
-            let any = ext.node.as_any();
-            if any.downcast_ref::<SequenceNode>().is_some()
-                || any.downcast_ref::<LinkNode>().is_some()
-                || any.downcast_ref::<GroupOrderedNode>().is_some()
-            {
+            let ours = OPERATORS
+                .iter()
+                .flat_map(|o| o.nodes.iter())
+                .any(|kind| kind.is(ext.node.as_ref()));
+            if ours {
                 found = true;
                 return Ok(TreeNodeRecursion::Stop);
             }
@@ -323,7 +123,6 @@ impl QueryPlanner for LtseqQueryPlanner {
         logical_plan: &LogicalPlan,
         session: &dyn Session,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        use futures::FutureExt;
         let fut = async {
             let rewritten = rewrite_ltseq_scans(logical_plan.clone(), session)?;
             let needs_ltseq = rewritten.transformed || has_ltseq_nodes(&rewritten.data);
@@ -349,13 +148,7 @@ impl QueryPlanner for LtseqQueryPlanner {
                 }
             }
         };
-        match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
-            Ok(result) => result,
-            Err(payload) => Err(DataFusionError::Execution(format!(
-                "internal error in ltseq query planner: {}",
-                panic_message(payload)
-            ))),
-        }
+        no_panic_async("ltseq query planner", fut).await
     }
 }
 

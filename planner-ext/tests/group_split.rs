@@ -261,7 +261,7 @@ async fn bad_predicates_are_clear_errors() -> Result<()> {
         (bad("v > u", vec![lag("v", 1, "u")]), "already a column"),
     ] {
         let err = pred
-            .compile(&schema)
+            .compile(&schema, &ltseq_planner::Functions::builtin())
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

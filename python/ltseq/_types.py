@@ -1,4 +1,5 @@
-"""Type names: ltseq's short names for Arrow types, and cast targets."""
+"""Type names: ltseq's short names for Arrow types, the Arrow type each name stands for, and
+cast targets."""
 
 from __future__ import annotations
 
@@ -15,80 +16,73 @@ def dtype_name(t: pa.DataType) -> str:
     """ltseq's short type name: every integer width is ``int64``, every float ``float64``, every
     string kind ``string``; then ``bool``, ``date32``, ``timestamp``, ``time``, ``duration``,
     ``decimal``, ``binary``, ``null``; other types by their Arrow name."""
-    if pa.types.is_boolean(t):
-        return "bool"
-    if pa.types.is_integer(t):
-        return "int64"
-    if pa.types.is_floating(t):
-        return "float64"
-    if pa.types.is_decimal(t):
-        return "decimal"
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or _is_string_view(t):
-        return "string"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return "binary"
-    if pa.types.is_date(t):
-        return "date32"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_time(t):
-        return "time"
-    if pa.types.is_duration(t):
-        return "duration"
-    if pa.types.is_null(t):
-        return "null"
     if pa.types.is_dictionary(t):
         return dtype_name(t.value_type)
+    for name, test in _TESTS:
+        if test(t):
+            return name
     return str(t).lower()
 
 
-def _is_string_view(t: pa.DataType) -> bool:
-    f = getattr(pa.types, "is_string_view", None)
-    return bool(f and f(t))
+def _is_string(t: pa.DataType) -> bool:
+    view = getattr(pa.types, "is_string_view", None)
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or bool(view and view(t))
 
 
-_CAST_TARGETS = {
-    "int8": "TINYINT",
-    "i8": "TINYINT",
-    "int16": "SMALLINT",
-    "i16": "SMALLINT",
-    "int32": "INT",
-    "i32": "INT",
-    "int": "BIGINT",
-    "int64": "BIGINT",
-    "i64": "BIGINT",
-    "bigint": "BIGINT",
-    "float32": "REAL",
-    "f32": "REAL",
-    "float": "DOUBLE",
-    "float64": "DOUBLE",
-    "f64": "DOUBLE",
-    "double": "DOUBLE",
-    "str": "VARCHAR",
-    "string": "VARCHAR",
-    "utf8": "VARCHAR",
-    "bool": "BOOLEAN",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "date32": "DATE",
-    "timestamp": "TIMESTAMP",
-    "datetime": "TIMESTAMP",
-    "time": "TIME",
+def _is_binary(t: pa.DataType) -> bool:
+    return pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t)
+
+
+_TESTS = (
+    ("bool", pa.types.is_boolean),
+    ("int64", pa.types.is_integer),
+    ("float64", pa.types.is_floating),
+    ("decimal", pa.types.is_decimal),
+    ("string", _is_string),
+    ("binary", _is_binary),
+    ("date32", pa.types.is_date),
+    ("timestamp", pa.types.is_timestamp),
+    ("time", pa.types.is_time),
+    ("duration", pa.types.is_duration),
+    ("null", pa.types.is_null),
+)
+
+# The Arrow type each name stands for when ltseq asks DataFusion about a function call.
+_ARROW = {
+    "bool": pa.bool_(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "decimal": pa.decimal128(38, 10),
+    "string": pa.string(),
+    "binary": pa.binary(),
+    "date32": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "time": pa.time64("us"),
+    "duration": pa.duration("us"),
+    "null": pa.null(),
 }
 
-_RESULT_DTYPE = {
-    "TINYINT": "int64",
-    "SMALLINT": "int64",
-    "INT": "int64",
-    "BIGINT": "int64",
-    "REAL": "float64",
-    "DOUBLE": "float64",
-    "VARCHAR": "string",
-    "BOOLEAN": "bool",
-    "DATE": "date32",
-    "TIMESTAMP": "timestamp",
-    "TIME": "time",
+
+def arrow_type(dtype: str) -> pa.DataType | None:
+    """An Arrow type of ltseq's type name ``dtype`` (None for ``unknown`` and other names)."""
+    return _ARROW.get(dtype)
+
+
+# SQL type -> (ltseq's name of the result, the names a user may give for it)
+_CASTS = {
+    "TINYINT": ("int64", ("int8", "i8")),
+    "SMALLINT": ("int64", ("int16", "i16")),
+    "INT": ("int64", ("int32", "i32")),
+    "BIGINT": ("int64", ("int", "int64", "i64", "bigint")),
+    "REAL": ("float64", ("float32", "f32")),
+    "DOUBLE": ("float64", ("float", "float64", "f64", "double")),
+    "VARCHAR": ("string", ("str", "string", "utf8")),
+    "BOOLEAN": ("bool", ("bool", "boolean")),
+    "DATE": ("date32", ("date", "date32")),
+    "TIMESTAMP": ("timestamp", ("timestamp", "datetime")),
+    "TIME": ("time", ("time",)),
 }
+_CAST_TARGETS = {alias: sql for sql, (_, aliases) in _CASTS.items() for alias in aliases}
 
 _DECIMAL = re.compile(r"^decimal\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
 
@@ -103,17 +97,10 @@ def cast_target(target: Any) -> tuple[str, str]:
     if isinstance(target, type):
         target = {int: "int64", float: "float64", str: "string", bool: "bool"}.get(target, target)
     if isinstance(target, pa.DataType):
-        for name, sql in (
-            ("int64", "BIGINT"),
-            ("int32", "INT"),
-            ("float64", "DOUBLE"),
-            ("float32", "REAL"),
-            ("string", "VARCHAR"),
-            ("bool", "BOOLEAN"),
-            ("date32", "DATE"),
-        ):
+        for name in ("int64", "int32", "float64", "float32", "string", "bool", "date32"):
             if target == pa.type_for_alias(name):
-                return sql, _RESULT_DTYPE[sql]
+                sql = _CAST_TARGETS[name]
+                return sql, _CASTS[sql][0]
         if pa.types.is_timestamp(target):
             return "TIMESTAMP", "timestamp"
         if pa.types.is_decimal(target):
@@ -123,7 +110,7 @@ def cast_target(target: Any) -> tuple[str, str]:
         key = target.strip().lower()
         if key in _CAST_TARGETS:
             sql = _CAST_TARGETS[key]
-            return sql, _RESULT_DTYPE[sql]
+            return sql, _CASTS[sql][0]
         m = _DECIMAL.match(key)
         if m:
             precision, scale = int(m.group(1)), int(m.group(2))

@@ -448,7 +448,7 @@ class NestedTable:
             schema = ctx.table(view).schema()
             if fused is not None:
                 try:
-                    operator = _native.GroupOrderedTable(
+                    operator = _native.group_ordered_table(
                         view,
                         schema,
                         parts,
@@ -464,7 +464,7 @@ class NestedTable:
                         ctx.deregister_table(name)
                     return self._operator_query(aggs, fuse=False)
             else:
-                operator = _native.GroupOrderedTable(
+                operator = _native.group_ordered_table(
                     view, schema, parts, calls, keys=keys, split=split, ordinal=ordinal, dense_ids=False
                 )
             ctx.register_table(table, operator)

@@ -62,7 +62,7 @@ def register_sequence(ctx: Any, name: str, table: str, *, ordinal: str = "__ltse
     """
     check_datafusion_version()
     schema = ctx.table(table).schema()
-    ctx.register_table(name, _native.SequenceTable(table, schema, ordinal))
+    ctx.register_table(name, _native.sequence_table(table, schema, ordinal))
 
 
 def sql_functions() -> list[str]:

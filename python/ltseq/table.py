@@ -380,7 +380,7 @@ class LTSeq:
             self._ctx.register_view(view, self._ctx.sql(base_sql))
             self._ctx.register_view(target_view, self._ctx.sql(target_sql))
             source = _Source(self._ctx, table, view, target_view)
-            operator = _native.LinkTable(
+            operator = _native.link_table(
                 view,
                 self._ctx.table(view).schema(),
                 target_view,
@@ -434,7 +434,7 @@ class LTSeq:
         try:
             source = _Source(self._ctx, table, *registered)
             schema = self._ctx.table(view).schema()
-            operator = _native.WindowTable(view, schema, list(partition), calls, ordinal)
+            operator = _native.window_table(view, schema, list(partition), calls, ordinal)
             self._ctx.register_table(table, operator)
         except Exception as e:
             raise QueryError(_message(e)) from e
@@ -830,7 +830,7 @@ class LTSeq:
             self._ctx.register_view(view, self._ctx.sql(view_sql))
             source = _Source(self._ctx, table, view)
             schema = self._ctx.table(view).schema()
-            operator = _native.PatternTable(view, schema, step_names, parts, ordinal, count, fetch)
+            operator = _native.pattern_table(view, schema, step_names, parts, ordinal, count, fetch)
             self._ctx.register_table(table, operator)
         except Exception as e:
             raise QueryError(f"{_message(e)}\n  in SQL: {view_sql}") from e

@@ -56,7 +56,9 @@ pub(crate) fn numeric_coercion(func: &str, what: &str, dt: &DataType) -> Result<
         DataType::Decimal32(p, s) | DataType::Decimal64(p, s) | DataType::Decimal128(p, s) => {
             Ok(DataType::Decimal128(*p, *s))
         }
-        other => plan_err(format!("{func}: {what} must be numeric, got {other}")),
+        other => plan_err(format!(
+            "{func}: {what} must be numeric, got {other} ({func} needs a number)"
+        )),
     }
 }
 
@@ -68,7 +70,7 @@ pub(crate) fn orderable_coercion(func: &str, what: &str, dt: &DataType) -> Resul
     }
     numeric_coercion(func, what, dt).map_err(|_| {
         DataFusionError::Plan(format!(
-            "{func}: {what} must be numeric or temporal, got {dt}"
+            "{func}: {what} must be numeric or temporal, got {dt} ({func} needs a number or a date)"
         ))
     })
 }

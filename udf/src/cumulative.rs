@@ -1,7 +1,7 @@
 //! Running aggregates from the start of the window partition to the current row:
 //! `cum_sum`, `cum_prod`, `cum_min`, `cum_max`, `cum_count`, each `(x)`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{
     downcast_primitive_array, Array, ArrayRef, ArrowPrimitiveType, Decimal128Array, Float64Array,
@@ -20,7 +20,7 @@ use datafusion::logical_expr::{
 use datafusion::physical_expr::PhysicalExpr;
 
 use crate::args::{numeric_coercion, orderable_coercion, plan_err};
-use crate::util::no_panic;
+use crate::util::{as_primitive, no_panic};
 
 const DOC_SECTION_CUMULATIVE: DocSection = DocSection {
     include: true,
@@ -53,10 +53,6 @@ impl CumulativeKind {
         }
     }
 
-    fn index(self) -> usize {
-        Self::ALL.iter().position(|k| *k == self).unwrap_or(0)
-    }
-
     fn description(self) -> String {
         let (what, result, nulls) = match self {
             Self::Sum => (
@@ -86,39 +82,31 @@ impl CumulativeKind {
     }
 }
 
-fn documentation(kind: CumulativeKind) -> &'static Documentation {
-    #[allow(clippy::declare_interior_mutable_const)]
-    const EMPTY: OnceLock<Documentation> = OnceLock::new();
-    static DOCS: [OnceLock<Documentation>; 5] = [EMPTY; 5];
-    DOCS[kind.index()].get_or_init(|| {
-        let name = kind.name();
-        let result = match kind {
-            CumulativeKind::Sum => "5, 5, 7, 10",
-            CumulativeKind::Prod => "5, 5, 10, 30",
-            CumulativeKind::Min => "5, 5, 2, 2",
-            CumulativeKind::Max => "5, 5, 5, 5",
-            CumulativeKind::Count => "1, 1, 2, 3",
-        };
-        Documentation::builder(
-            DOC_SECTION_CUMULATIVE,
-            kind.description(),
-            format!("{name}(expression) OVER ([PARTITION BY ...] ORDER BY ...)"),
-        )
-        .with_argument("expression", "The values: a column or expression.")
-        .with_sql_example(format!(
-            "```sql\n> SELECT t, v, {name}(v) OVER (ORDER BY t) AS r\n  FROM (VALUES (1, 5), (2, NULL), (3, 2), (4, 3)) AS s(t, v);\n\
-             -- r = {result}\n```"
-        ))
-        .build()
-    })
+fn documentation(kind: CumulativeKind) -> Documentation {
+    let name = kind.name();
+    let result = match kind {
+        CumulativeKind::Sum => "5, 5, 7, 10",
+        CumulativeKind::Prod => "5, 5, 10, 30",
+        CumulativeKind::Min => "5, 5, 2, 2",
+        CumulativeKind::Max => "5, 5, 5, 5",
+        CumulativeKind::Count => "1, 1, 2, 3",
+    };
+    Documentation::builder(
+        DOC_SECTION_CUMULATIVE,
+        kind.description(),
+        format!("{name}(expression) OVER ([PARTITION BY ...] ORDER BY ...)"),
+    )
+    .with_argument("expression", "The values: a column or expression.")
+    .with_sql_example(format!(
+        "```sql\n> SELECT t, v, {name}(v) OVER (ORDER BY t) AS r\n  FROM (VALUES (1, 5), (2, NULL), (3, 2), (4, 3)) AS s(t, v);\n\
+         -- r = {result}\n```"
+    ))
+    .build()
 }
 
-/// A running aggregate as a [`WindowUDF`].
+/// A running aggregate as a [`WindowUDF`] (the one in ltseq's registry).
 pub fn cumulative_udwf(kind: CumulativeKind) -> Arc<WindowUDF> {
-    #[allow(clippy::declare_interior_mutable_const)]
-    const EMPTY: OnceLock<Arc<WindowUDF>> = OnceLock::new();
-    static UDWFS: [OnceLock<Arc<WindowUDF>>; 5] = [EMPTY; 5];
-    Arc::clone(UDWFS[kind.index()].get_or_init(|| Arc::new(WindowUDF::from(Cumulative::new(kind)))))
+    crate::registry::get(kind.name(), || Cumulative::new(kind).into())
 }
 
 /// `cum_<kind>(x)` as an expression; add `OVER (...)` with its window builder.
@@ -130,6 +118,7 @@ pub fn cumulative(kind: CumulativeKind, x: Expr) -> Expr {
 pub struct Cumulative {
     kind: CumulativeKind,
     signature: Signature,
+    doc: Documentation,
 }
 
 impl Cumulative {
@@ -137,6 +126,7 @@ impl Cumulative {
         Self {
             kind,
             signature: Signature::user_defined(Volatility::Immutable),
+            doc: documentation(kind),
         }
     }
 }
@@ -210,7 +200,7 @@ impl WindowUDFImpl for Cumulative {
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        Some(documentation(self.kind))
+        Some(&self.doc)
     }
 
     fn limit_effect(&self, _args: &[Arc<dyn PhysicalExpr>]) -> LimitEffect {
@@ -240,14 +230,6 @@ impl PartitionEvaluator for CumulativeEvaluator {
     }
 }
 
-fn as_prim<T: ArrowPrimitiveType>(x: &ArrayRef) -> Result<&PrimitiveArray<T>> {
-    x.as_any()
-        .downcast_ref::<PrimitiveArray<T>>()
-        .ok_or_else(|| {
-            DataFusionError::Internal(format!("unexpected array type {}", x.data_type()))
-        })
-}
-
 /// The running aggregate of a whole partition.
 pub fn cumulative_array(kind: CumulativeKind, x: &ArrayRef) -> Result<ArrayRef> {
     Ok(match kind {
@@ -262,27 +244,27 @@ pub fn cumulative_array(kind: CumulativeKind, x: &ArrayRef) -> Result<ArrayRef> 
             running_extreme(x, kind == CumulativeKind::Max)?
         }
         CumulativeKind::Sum => match x.data_type() {
-            DataType::Int64 => {
-                Arc::new(running::<Int64Type>(as_prim(x)?, |a, b| a.wrapping_add(b)))
-            }
+            DataType::Int64 => Arc::new(running::<Int64Type>(as_primitive(x)?, |a, b| {
+                a.wrapping_add(b)
+            })),
             DataType::Decimal128(_, s) => {
                 let s = *s;
                 let arr: Decimal128Array =
-                    running::<Decimal128Type>(as_prim(x)?, |a, b| a.wrapping_add(b));
+                    running::<Decimal128Type>(as_primitive(x)?, |a, b| a.wrapping_add(b));
                 Arc::new(arr.with_precision_and_scale(38, s)?)
             }
             _ => {
                 let f = cast(x, &DataType::Float64)?;
-                Arc::new(running_float_sum(as_prim::<Float64Type>(&f)?))
+                Arc::new(running_float_sum(as_primitive::<Float64Type>(&f)?))
             }
         },
         CumulativeKind::Prod => match x.data_type() {
-            DataType::Int64 => {
-                Arc::new(running::<Int64Type>(as_prim(x)?, |a, b| a.wrapping_mul(b)))
-            }
+            DataType::Int64 => Arc::new(running::<Int64Type>(as_primitive(x)?, |a, b| {
+                a.wrapping_mul(b)
+            })),
             _ => {
                 let f = cast(x, &DataType::Float64)?;
-                Arc::new(running::<Float64Type>(as_prim(&f)?, |a, b| a * b))
+                Arc::new(running::<Float64Type>(as_primitive(&f)?, |a, b| a * b))
             }
         },
     })

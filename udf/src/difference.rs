@@ -1,6 +1,6 @@
 //! Differences with an earlier (or later) row: `diff(x [, n])` and `pct_change(x [, n])`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{new_empty_array, new_null_array, Array, ArrayRef};
 use datafusion::arrow::compute::kernels::numeric::{div, sub, sub_wrapping};
@@ -41,56 +41,46 @@ impl DifferenceKind {
             Self::PctChange => "pct_change",
         }
     }
+}
 
-    fn index(self) -> usize {
-        self as usize
+fn documentation(kind: DifferenceKind) -> Documentation {
+    match kind {
+    DifferenceKind::Diff => Documentation::builder(
+        DOC_SECTION_DIFFERENCE,
+        "The value minus the value `n` rows earlier in the window partition (in the ORDER BY order of the OVER \
+         clause); NULL where there is no such row or either value is NULL. A negative `n` looks ahead: \
+         `diff(x, -1)` is x minus the next row's x. Result type: BIGINT for integer input (wrapping on \
+         overflow), DOUBLE for float input, DECIMAL for decimal input, INTERVAL/duration for timestamps. \
+         Evaluated on whole partitions (vectorized).",
+        "diff(expression [, n]) OVER ([PARTITION BY ...] ORDER BY ...)",
+    )
+    .with_argument("expression", "The values: numbers, decimals or temporal values.")
+    .with_argument("n", "How many rows back (default 1; negative looks ahead): an integer literal.")
+    .with_sql_example(
+        "```sql\n> SELECT t, v, diff(v) OVER (ORDER BY t) AS d, diff(v, 2) OVER (ORDER BY t) AS d2\n  \
+         FROM (VALUES (1, 100), (2, 102), (3, 101), (4, 105)) AS s(t, v);\n-- d = NULL, 2, -1, 4; d2 = NULL, NULL, 1, 3\n```",
+    )
+    .build(),
+    DifferenceKind::PctChange => Documentation::builder(
+        DOC_SECTION_DIFFERENCE,
+        "The relative change from the value `n` rows earlier: `(x - prev) / prev`, as DOUBLE; NULL where there \
+         is no such row or either value is NULL. A zero `prev` gives +inf, -inf or NaN (as pandas does). A \
+         negative `n` compares with a later row. Evaluated on whole partitions (vectorized).",
+        "pct_change(expression [, n]) OVER ([PARTITION BY ...] ORDER BY ...)",
+    )
+    .with_argument("expression", "The values: a numeric column or expression.")
+    .with_argument("n", "How many rows back (default 1; negative looks ahead): an integer literal.")
+    .with_sql_example(
+        "```sql\n> SELECT t, p, pct_change(p) OVER (ORDER BY t) AS r\n  \
+         FROM (VALUES (1, 100.0), (2, 110.0), (3, 99.0)) AS s(t, p);\n-- r = NULL, 0.1, -0.1\n```",
+    )
+    .build(),
     }
 }
 
-fn documentation(kind: DifferenceKind) -> &'static Documentation {
-    #[allow(clippy::declare_interior_mutable_const)]
-    const EMPTY: OnceLock<Documentation> = OnceLock::new();
-    static DOCS: [OnceLock<Documentation>; 2] = [EMPTY; 2];
-    DOCS[kind.index()].get_or_init(|| match kind {
-        DifferenceKind::Diff => Documentation::builder(
-            DOC_SECTION_DIFFERENCE,
-            "The value minus the value `n` rows earlier in the window partition (in the ORDER BY order of the OVER \
-             clause); NULL where there is no such row or either value is NULL. A negative `n` looks ahead: \
-             `diff(x, -1)` is x minus the next row's x. Result type: BIGINT for integer input (wrapping on \
-             overflow), DOUBLE for float input, DECIMAL for decimal input, INTERVAL/duration for timestamps. \
-             Evaluated on whole partitions (vectorized).",
-            "diff(expression [, n]) OVER ([PARTITION BY ...] ORDER BY ...)",
-        )
-        .with_argument("expression", "The values: numbers, decimals or temporal values.")
-        .with_argument("n", "How many rows back (default 1; negative looks ahead): an integer literal.")
-        .with_sql_example(
-            "```sql\n> SELECT t, v, diff(v) OVER (ORDER BY t) AS d, diff(v, 2) OVER (ORDER BY t) AS d2\n  \
-             FROM (VALUES (1, 100), (2, 102), (3, 101), (4, 105)) AS s(t, v);\n-- d = NULL, 2, -1, 4; d2 = NULL, NULL, 1, 3\n```",
-        )
-        .build(),
-        DifferenceKind::PctChange => Documentation::builder(
-            DOC_SECTION_DIFFERENCE,
-            "The relative change from the value `n` rows earlier: `(x - prev) / prev`, as DOUBLE; NULL where there \
-             is no such row or either value is NULL. A zero `prev` gives +inf, -inf or NaN (as pandas does). A \
-             negative `n` compares with a later row. Evaluated on whole partitions (vectorized).",
-            "pct_change(expression [, n]) OVER ([PARTITION BY ...] ORDER BY ...)",
-        )
-        .with_argument("expression", "The values: a numeric column or expression.")
-        .with_argument("n", "How many rows back (default 1; negative looks ahead): an integer literal.")
-        .with_sql_example(
-            "```sql\n> SELECT t, p, pct_change(p) OVER (ORDER BY t) AS r\n  \
-             FROM (VALUES (1, 100.0), (2, 110.0), (3, 99.0)) AS s(t, p);\n-- r = NULL, 0.1, -0.1\n```",
-        )
-        .build(),
-    })
-}
-
-/// `diff` or `pct_change` as a [`WindowUDF`].
+/// `diff` or `pct_change` as a [`WindowUDF`] (the one in ltseq's registry).
 pub fn difference_udwf(kind: DifferenceKind) -> Arc<WindowUDF> {
-    #[allow(clippy::declare_interior_mutable_const)]
-    const EMPTY: OnceLock<Arc<WindowUDF>> = OnceLock::new();
-    static UDWFS: [OnceLock<Arc<WindowUDF>>; 2] = [EMPTY; 2];
-    Arc::clone(UDWFS[kind.index()].get_or_init(|| Arc::new(WindowUDF::from(Difference::new(kind)))))
+    crate::registry::get(kind.name(), || Difference::new(kind).into())
 }
 
 /// `diff(x [, n])` / `pct_change(x [, n])` as an expression.
@@ -102,6 +92,7 @@ pub fn difference(kind: DifferenceKind, args: Vec<Expr>) -> Expr {
 pub struct Difference {
     kind: DifferenceKind,
     signature: Signature,
+    doc: Documentation,
 }
 
 impl Difference {
@@ -109,6 +100,7 @@ impl Difference {
         Self {
             kind,
             signature: Signature::user_defined(Volatility::Immutable),
+            doc: documentation(kind),
         }
     }
 }
@@ -179,7 +171,7 @@ impl WindowUDFImpl for Difference {
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        Some(documentation(self.kind))
+        Some(&self.doc)
     }
 
     fn limit_effect(&self, _args: &[Arc<dyn PhysicalExpr>]) -> LimitEffect {

@@ -20,38 +20,28 @@
 //!
 //! [`Documentation`]: datafusion::logical_expr::Documentation
 
-use std::sync::Arc;
-
 use datafusion::error::Result;
 use datafusion::execution::FunctionRegistry;
-use datafusion::logical_expr::WindowUDF;
 use datafusion::prelude::SessionContext;
 
 mod args;
 pub mod cumulative;
 pub mod difference;
 pub mod docs;
+mod registry;
 pub mod rolling;
 pub mod run_id;
 mod util;
 
 pub use cumulative::{cumulative, cumulative_udwf, CumulativeKind};
 pub use difference::{difference, difference_udwf, DifferenceKind};
+pub use registry::{all_window_udfs, window_udf};
 pub use rolling::{rolling, rolling_udwf, RollingKind};
 pub use run_id::{run_id, run_id_udwf};
 
 /// The DataFusion major version this crate is built against. The Python package checks the
 /// host's version against it before installing any function through the FFI.
 pub const DATAFUSION_MAJOR: u64 = 55;
-
-/// Every ltseq window function, ready to register.
-pub fn all_window_udfs() -> Vec<Arc<WindowUDF>> {
-    let mut all = vec![run_id_udwf()];
-    all.extend(RollingKind::ALL.iter().map(|k| rolling_udwf(*k)));
-    all.extend(CumulativeKind::ALL.iter().map(|k| cumulative_udwf(*k)));
-    all.extend(DifferenceKind::ALL.iter().map(|k| difference_udwf(*k)));
-    all
-}
 
 /// Registers every ltseq SQL function in a Rust [`SessionContext`]. Calling it twice is harmless:
 /// the second call replaces each function with an identical one.

@@ -1,6 +1,6 @@
 //! `run_id(k1 [, k2, ...])`: the id of the run of consecutive equal keys a row belongs to.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, Int64Array};
 use datafusion::arrow::buffer::BooleanBuffer;
@@ -18,10 +18,9 @@ use datafusion::physical_expr::PhysicalExpr;
 
 use crate::util::{is_equality_comparable, no_panic};
 
-/// The `run_id` window function as a [`WindowUDF`].
+/// The `run_id` window function as a [`WindowUDF`] (the one in ltseq's registry).
 pub fn run_id_udwf() -> Arc<WindowUDF> {
-    static UDWF: OnceLock<Arc<WindowUDF>> = OnceLock::new();
-    Arc::clone(UDWF.get_or_init(|| Arc::new(WindowUDF::from(RunId::new()))))
+    crate::registry::get("run_id", || RunId::new().into())
 }
 
 /// `run_id(keys...)` as an expression; add `OVER (...)` with the expression's window builder.
@@ -33,6 +32,7 @@ pub fn run_id(keys: Vec<Expr>) -> Expr {
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct RunId {
     signature: Signature,
+    doc: Documentation,
 }
 
 impl Default for RunId {
@@ -45,32 +45,31 @@ impl RunId {
     pub fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
+            doc: documentation(),
         }
     }
 }
 
-fn documentation() -> &'static Documentation {
-    static DOC: OnceLock<Documentation> = OnceLock::new();
-    DOC.get_or_init(|| {
-        Documentation::builder(
-            DOC_SECTION_RANKING,
-            "Numbers the runs of consecutive rows whose key is equal. Within each window partition, \
-             in the ORDER BY order of the OVER clause, the first row gets 1 and the id grows by 1 \
-             each time the tuple of arguments differs from the previous row's. NULL equals NULL \
-             here, and floats compare by value with NaN equal to NaN. Rows of one run share an id, \
-             so `GROUP BY` on it groups consecutive rows (\"gaps and islands\"). The result is \
-             BIGINT, never NULL, and ascending within the partition, which DataFusion uses to \
-             stream a `GROUP BY` over it. Evaluated on whole partitions (vectorized): the \
-             partition is buffered in memory.",
-            "run_id(expression [, expression ...]) OVER ([PARTITION BY ...] ORDER BY ...)",
-        )
-        .with_argument(
-            "expression",
-            "The key. One or more columns or expressions of any comparable type \
-             (numbers, strings, booleans, dates, times, binary, decimals).",
-        )
-        .with_sql_example(
-            r#"```sql
+fn documentation() -> Documentation {
+    Documentation::builder(
+        DOC_SECTION_RANKING,
+        "Numbers the runs of consecutive rows whose key is equal. Within each window partition, \
+         in the ORDER BY order of the OVER clause, the first row gets 1 and the id grows by 1 \
+         each time the tuple of arguments differs from the previous row's. NULL equals NULL \
+         here, and floats compare by value with NaN equal to NaN. Rows of one run share an id, \
+         so `GROUP BY` on it groups consecutive rows (\"gaps and islands\"). The result is \
+         BIGINT, never NULL, and ascending within the partition, which DataFusion uses to \
+         stream a `GROUP BY` over it. Evaluated on whole partitions (vectorized): the \
+         partition is buffered in memory.",
+        "run_id(expression [, expression ...]) OVER ([PARTITION BY ...] ORDER BY ...)",
+    )
+    .with_argument(
+        "expression",
+        "The key. One or more columns or expressions of any comparable type \
+         (numbers, strings, booleans, dates, times, binary, decimals).",
+    )
+    .with_sql_example(
+        r#"```sql
 > SELECT day, up, run_id(up) OVER (ORDER BY day) AS run
   FROM (VALUES (1, true), (2, true), (3, false), (4, true)) AS t(day, up);
 +-----+-------+-----+
@@ -82,9 +81,8 @@ fn documentation() -> &'static Documentation {
 | 4   | true  | 3   |
 +-----+-------+-----+
 ```"#,
-        )
-        .build()
-    })
+    )
+    .build()
 }
 
 impl WindowUDFImpl for RunId {
@@ -137,7 +135,7 @@ impl WindowUDFImpl for RunId {
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        Some(documentation())
+        Some(&self.doc)
     }
 
     fn limit_effect(&self, _args: &[Arc<dyn PhysicalExpr>]) -> LimitEffect {

@@ -2,6 +2,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use datafusion::arrow::array::{ArrayRef, ArrowPrimitiveType, PrimitiveArray};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::error::{DataFusionError, Result};
 
@@ -114,4 +115,13 @@ impl<T: datafusion::arrow::datatypes::ArrowPrimitiveType> NullableBuilder<T> {
         };
         datafusion::arrow::array::PrimitiveArray::<T>::new(self.values.into(), nulls)
     }
+}
+
+/// `x` as a primitive array of type `T` (an internal error if it is not one).
+pub(crate) fn as_primitive<T: ArrowPrimitiveType>(x: &ArrayRef) -> Result<&PrimitiveArray<T>> {
+    x.as_any()
+        .downcast_ref::<PrimitiveArray<T>>()
+        .ok_or_else(|| {
+            DataFusionError::Internal(format!("unexpected array type {}", x.data_type()))
+        })
 }

@@ -16,15 +16,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
-use crate::group_ordered::{group_ordered_schema, AggCall, Boundary};
-use crate::guard::no_panic;
-use crate::scan::lookup_table;
-use crate::sql_args::{names, project, text_arg};
+use super::spec::{group_ordered_schema, AggCall, Boundary, GroupOrderedSpec};
+use crate::ordered::guard::no_panic;
+use crate::ordered::provider::project;
+use crate::ordered::sql_args::{arity, names, text_arg, text_arg_opt};
+use crate::ordered::{Functions, InputTable, OperatorProvider, OperatorTable};
 
 pub const GROUP_ORDERED_FUNCTION_NAME: &str = "ltseq_group_ordered";
 pub const GROUP_SPLIT_FUNCTION_NAME: &str = "ltseq_group_split";
@@ -33,6 +32,14 @@ pub const GROUP_SPLIT_FUNCTION_NAME: &str = "ltseq_group_split";
 #[derive(Debug, Default)]
 pub struct GroupOrderedTableFunction {
     pub split: bool,
+}
+
+pub(super) fn group_ordered_function() -> Arc<dyn TableFunctionImpl> {
+    Arc::new(GroupOrderedTableFunction { split: false })
+}
+
+pub(super) fn group_split_function() -> Arc<dyn TableFunctionImpl> {
+    Arc::new(GroupOrderedTableFunction { split: true })
 }
 
 /// Parses `count(*) AS n, sum(v) AS total, max(v)` into calls.
@@ -100,21 +107,16 @@ pub fn parse_aggregates(who: &str, text: &str) -> Result<Vec<AggCall>> {
 
 impl TableFunctionImpl for GroupOrderedTableFunction {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let who = if self.split {
-            GROUP_SPLIT_FUNCTION_NAME
+        let (who, third) = if self.split {
+            (GROUP_SPLIT_FUNCTION_NAME, "split column")
         } else {
-            GROUP_ORDERED_FUNCTION_NAME
+            (GROUP_ORDERED_FUNCTION_NAME, "key columns")
         };
         no_panic(who, || {
-            let exprs = args.exprs();
-            if !(4..=5).contains(&exprs.len()) {
-                return Err(DataFusionError::Plan(format!(
-                    "{who} expects 4 or 5 arguments: {who}('table', 'order columns', '{}', 'aggregates' \
-                     [, 'partition columns']), got {}",
-                    if self.split { "split column" } else { "key columns" },
-                    exprs.len()
-                )));
-            }
+            let usage = format!(
+                "'table', 'order columns', '{third}', 'aggregates' [, 'partition columns']"
+            );
+            let exprs = arity(who, args.exprs(), 4, 5, &usage)?;
             let table = text_arg(who, &exprs[0], 1)?;
             let order = names(&text_arg(who, &exprs[1], 2)?);
             let third = text_arg(who, &exprs[2], 3)?;
@@ -124,89 +126,77 @@ impl TableFunctionImpl for GroupOrderedTableFunction {
                 Boundary::Keys(names(&third))
             };
             let aggs = parse_aggregates(who, &text_arg(who, &exprs[3], 4)?)?;
-            let partition_by = match exprs.get(4) {
-                Some(e) => names(&text_arg(who, e, 5)?),
-                None => vec![],
-            };
-            let input_schema = lookup_table(args.session(), &table, who)?.schema();
+            let partition_by = text_arg_opt(who, exprs, 5)?
+                .map(|t| names(&t))
+                .unwrap_or_default();
+            let input = InputTable::lookup(args.session(), &table, who)?;
             for name in order.iter().chain(&partition_by) {
-                input_schema.index_of(name).map_err(|_| {
-                    DataFusionError::Plan(format!("{who}: table '{table}' has no column {name:?}"))
-                })?;
+                input.index_of(name, who)?;
             }
-            let schema = group_ordered_schema(&input_schema, &aggs)?;
-            Ok(Arc::new(GroupOrderedSqlTable {
-                table,
-                order,
+            let schema = group_ordered_schema(&input.schema, &aggs)?;
+            let mut input_order = partition_by.clone();
+            input_order.extend(order);
+            let spec = GroupOrderedSpec {
                 partition_by,
                 boundary,
                 aggs,
+                input_order,
+            };
+            Ok(Arc::new(OperatorProvider::new(GroupOrderedSql {
+                input,
+                spec,
                 schema,
-            }) as Arc<dyn TableProvider>)
+            })) as Arc<dyn TableProvider>)
         })
     }
 }
 
+/// The table behind the Rust SQL table functions: the input, ordered as the spec requires,
+/// grouped by a visible-input operator.
 #[derive(Debug)]
-pub(crate) struct GroupOrderedSqlTable {
-    table: String,
-    order: Vec<String>,
-    partition_by: Vec<String>,
-    boundary: Boundary,
-    aggs: Vec<AggCall>,
+pub struct GroupOrderedSql {
+    input: InputTable,
+    spec: GroupOrderedSpec,
     schema: SchemaRef,
 }
 
-impl GroupOrderedSqlTable {
+pub(super) type GroupOrderedSqlProvider = OperatorProvider<GroupOrderedSql>;
+
+impl GroupOrderedSql {
     /// As a logical node's spec: the input ordered by the partition columns, then the order
     /// columns.
-    pub(crate) fn node_spec(&self) -> crate::group_node::GroupOrderedSpec {
-        let mut input_order = self.partition_by.clone();
-        input_order.extend(self.order.iter().cloned());
-        crate::group_node::GroupOrderedSpec {
-            partition_by: self.partition_by.clone(),
-            boundary: self.boundary.clone(),
-            aggs: self.aggs.clone(),
-            input_order,
-        }
+    pub(super) fn node_spec(&self) -> GroupOrderedSpec {
+        self.spec.clone()
     }
 
-    pub(crate) fn input_name(&self) -> &str {
-        &self.table
+    pub(super) fn input(&self) -> &InputTable {
+        &self.input
     }
 }
 
 #[async_trait]
-impl TableProvider for GroupOrderedSqlTable {
+impl OperatorTable for GroupOrderedSql {
+    fn who(&self) -> &'static str {
+        GROUP_ORDERED_FUNCTION_NAME
+    }
+
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![
-            TableProviderFilterPushDown::Unsupported;
-            filters.len()
-        ])
     }
 
     async fn scan(
         &self,
         session: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let input = lookup_table(session, &self.table, GROUP_ORDERED_FUNCTION_NAME)?;
-        let plan = input.scan(session, None, &[], None).await?;
-        let exec: Arc<dyn ExecutionPlan> = Arc::new(self.node_spec().plan(plan)?);
-        project(exec, projection)
+        let all: Vec<usize> = (0..self.input.schema.fields().len()).collect();
+        let plan = self
+            .input
+            .scan(session, &all, None, GROUP_ORDERED_FUNCTION_NAME)
+            .await?;
+        let exec = self.spec.plan_with(plan, &Functions::of_session(session))?;
+        project(Arc::new(exec), projection)
     }
 }
 

@@ -19,12 +19,13 @@ use datafusion::arrow::compute::{concat, concat_batches};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::DFSchema;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::ExprSchemable;
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::PhysicalExpr;
 use serde::{Deserialize, Serialize};
+
+use crate::ordered::Functions;
 
 /// The column `name`: the value of `column` `offset` rows earlier (`offset >= 1`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Serialize, Deserialize)]
@@ -91,12 +92,17 @@ impl SplitPredicate {
         Ok((Arc::new(Schema::new(fields)), lags))
     }
 
-    /// Compiles the condition over `input` (DataFusion's built-in functions and operators;
-    /// it must be BOOLEAN); also returns the input columns it reads, lag sources included.
-    pub fn compile(&self, input: &Schema) -> Result<(CompiledSplit, Vec<String>)> {
+    /// Compiles the condition over `input` (it must be BOOLEAN), with DataFusion's built-in
+    /// functions and those of `functions` (the session's); also returns the input columns it
+    /// reads, lag sources included.
+    pub fn compile(
+        &self,
+        input: &Schema,
+        functions: &Functions,
+    ) -> Result<(CompiledSplit, Vec<String>)> {
         let (schema, lags) = self.eval_schema(input)?;
         let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
-        let state = SessionStateBuilder::new().with_default_features().build();
+        let state = functions.state();
         let logical = state
             .create_logical_expr(&self.sql, &df_schema)
             .map_err(|e| DataFusionError::Plan(format!("split predicate {:?}: {e}", self.sql)))?;

@@ -2,17 +2,15 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
-use datafusion::physical_plan::ExecutionPlan;
 use futures::Stream;
 
-pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -21,7 +19,7 @@ pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Runs `f`, turning a panic into an error that names `what`.
-pub(crate) fn no_panic<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub fn no_panic<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
         Err(DataFusionError::Execution(format!(
             "internal error in {what}: {}",
@@ -30,16 +28,33 @@ pub(crate) fn no_panic<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T
     })
 }
 
+/// Awaits `f`, turning a panic into an error that names `what`.
+pub async fn no_panic_async<T>(
+    what: &str,
+    f: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    use futures::FutureExt;
+    AssertUnwindSafe(f)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|payload| {
+            Err(DataFusionError::Execution(format!(
+                "internal error in {what}: {}",
+                panic_message(payload)
+            )))
+        })
+}
+
 /// A record batch stream whose `poll_next` cannot panic: a panic becomes an error item and
 /// ends the stream.
-pub(crate) struct GuardedStream {
+pub struct GuardedStream {
     inner: Option<SendableRecordBatchStream>,
     schema: SchemaRef,
     what: &'static str,
 }
 
 impl GuardedStream {
-    pub(crate) fn new(inner: SendableRecordBatchStream, what: &'static str) -> Self {
+    pub fn new(inner: SendableRecordBatchStream, what: &'static str) -> Self {
         let schema = inner.schema();
         Self {
             inner: Some(inner),
@@ -74,26 +89,6 @@ impl RecordBatchStream for GuardedStream {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
-}
-
-/// The new child of an operator with one input, for `replace_children`: `None` when the input
-/// is hidden (the operator takes no children and stays as it is), else the one child.
-pub(crate) fn one_child(
-    who: &str,
-    hide_input: bool,
-    children: Vec<Arc<dyn ExecutionPlan>>,
-) -> Result<Option<Arc<dyn ExecutionPlan>>> {
-    if hide_input {
-        if children.is_empty() {
-            return Ok(None);
-        }
-        return Err(DataFusionError::Internal(format!(
-            "{who} hides its input and takes no children"
-        )));
-    }
-    let [child] = <[Arc<dyn ExecutionPlan>; 1]>::try_from(children)
-        .map_err(|_| DataFusionError::Internal(format!("{who} takes exactly one child")))?;
-    Ok(Some(child))
 }
 
 #[cfg(test)]

@@ -1,0 +1,106 @@
+//! Finding an operator's input tables by name in the session that plans it.
+//!
+//! Operators keep only the names and schemas of their inputs: a provider handed out by a
+//! foreign session's catalog must not outlive the call that produced it (holding a host's file
+//! table beyond that call crashed later), so each scan looks the input up again.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::TableReference;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::physical_plan::ExecutionPlan;
+
+/// Finds a table, view or in-memory table by name in the session's catalogs; `who` names the
+/// operator asking, for the error message.
+pub fn lookup_table(
+    session: &dyn Session,
+    name: &str,
+    who: &str,
+) -> Result<Arc<dyn TableProvider>> {
+    let options = &session.config_options().catalog;
+    let reference = TableReference::parse_str(name);
+    let resolved = reference
+        .clone()
+        .resolve(&options.default_catalog, &options.default_schema);
+    let not_found = || {
+        DataFusionError::Plan(format!(
+            "{who}: table '{name}' not found in the session catalog (ltseq removes the tables it \
+             registered when no LTSeq uses them any more; DataFrames from LTSeq.to_datafusion() keep \
+             theirs)"
+        ))
+    };
+    let catalog = session
+        .catalog_list()
+        .catalog(&resolved.catalog)
+        .ok_or_else(not_found)?;
+    let schema = catalog.schema(&resolved.schema).ok_or_else(not_found)?;
+    let table = futures::executor::block_on(schema.table(&resolved.table))?;
+    table.ok_or_else(not_found)
+}
+
+/// An input table of an operator: its name, and its schema when the operator was made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputTable {
+    pub name: String,
+    pub schema: SchemaRef,
+}
+
+impl InputTable {
+    pub fn new(name: impl Into<String>, schema: SchemaRef) -> Self {
+        Self {
+            name: name.into(),
+            schema,
+        }
+    }
+
+    /// The table `name` as the session has it now (a table function's argument).
+    pub fn lookup(session: &dyn Session, name: &str, who: &str) -> Result<Self> {
+        let schema = lookup_table(session, name, who)?.schema();
+        Ok(Self::new(name, schema))
+    }
+
+    /// The index of the column `name`, or an error naming the table and `who` asks.
+    pub fn index_of(&self, name: &str, who: &str) -> Result<usize> {
+        self.schema.index_of(name).map_err(|_| {
+            let names: Vec<&str> = self
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect();
+            DataFusionError::Plan(format!(
+                "{who}: table '{}' has no column {name:?} (columns: {})",
+                self.name,
+                names.join(", ")
+            ))
+        })
+    }
+
+    /// The table, looked up again in `session`; it must still have its schema.
+    pub fn resolve(&self, session: &dyn Session, who: &str) -> Result<Arc<dyn TableProvider>> {
+        let table = lookup_table(session, &self.name, who)?;
+        if table.schema().fields() != self.schema.fields() {
+            return Err(DataFusionError::Plan(format!(
+                "{who}: table '{}' changed its schema since the query was planned",
+                self.name
+            )));
+        }
+        Ok(table)
+    }
+
+    /// The table's plan for the columns `columns` (indices into its schema).
+    pub async fn scan(
+        &self,
+        session: &dyn Session,
+        columns: &[usize],
+        limit: Option<usize>,
+        who: &str,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let table = self.resolve(session, who)?;
+        table
+            .scan(session, Some(&columns.to_vec()), &[], limit)
+            .await
+    }
+}

@@ -1,0 +1,287 @@
+//! Reading an operator's input in sequence order.
+//!
+//! An ordered operator's input reaches it in one of three shapes ([`InputOrder`]): one
+//! partition in order; several partitions that are in order one after another (ltseq's
+//! stored-order source, whose partitions are consecutive ranges of the sequence, read one after
+//! another and checked to rise in the ordinal); or those same partitions processed in parallel
+//! by the operator (which then reads a little into the next partition for what starts at a
+//! partition's end). [`read_ordered`] picks the shape for a named input from the plan the host
+//! makes of it: orderings do not cross the FFI in a form the host can use, so the operator
+//! must decide this itself.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, Int64Array, RecordBatch};
+use datafusion::arrow::compute::SortOptions;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::Session;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{
+    LexOrdering, OrderingRequirements, PhysicalExpr, PhysicalSortExpr,
+};
+use datafusion::physical_plan::sorts::sort::SortExec;
+use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{EmptyRecordBatchStream, ExecutionPlan, ExecutionPlanProperties};
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use super::catalog::InputTable;
+
+/// How an operator reads its ordered input.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputOrder {
+    /// One partition, in order.
+    #[default]
+    Single,
+    /// The partitions one after another, each ascending in this ordinal column (checked while
+    /// reading: an input that is not ends in an error, never in a wrong answer).
+    Concat(String),
+    /// Each partition is a consecutive range of the sequence, in partition order, and can be
+    /// executed again (ltseq's stored-order source): output partition `p` processes input
+    /// partition `p`, reading into the following ones for what starts at its end.
+    Parallel,
+}
+
+/// Batches of at least this many rows are asked of the inputs of ltseq's operators: they
+/// pass every batch through a few fixed-cost steps (the FFI boundary of a host's plan among
+/// them), so fewer, larger batches are faster. A memory table's batches are slices, and the
+/// hint only caps how large a batch may be.
+pub const INPUT_BATCH_ROWS: usize = 65536;
+
+/// The context an operator's input runs in: as given, but without file-scan work stealing,
+/// which would let one partition read byte ranges assigned to another and so break "partition
+/// p holds the p-th part of the input" (the ordinals rely on it), and with batches of at least
+/// [`INPUT_BATCH_ROWS`].
+pub fn input_context(context: &Arc<TaskContext>) -> Arc<TaskContext> {
+    let execution = &context.session_config().options().execution;
+    if !execution.enable_file_stream_work_stealing && execution.batch_size.get() >= INPUT_BATCH_ROWS
+    {
+        return Arc::clone(context);
+    }
+    let mut config = context.session_config().clone();
+    let options = &mut config.options_mut().execution;
+    options.enable_file_stream_work_stealing = false;
+    if options.batch_size.get() < INPUT_BATCH_ROWS {
+        if let Ok(rows) = datafusion::common::config::ConfigNonZeroUsize::try_new(INPUT_BATCH_ROWS)
+        {
+            options.batch_size = rows;
+        }
+    }
+    let ctx = TaskContext::new(
+        context.task_id(),
+        context.session_id(),
+        config,
+        context.scalar_functions().clone(),
+        context.higher_order_functions().clone(),
+        context.aggregate_functions().clone(),
+        context.window_functions().clone(),
+        context.runtime_env(),
+    );
+    Arc::new(ctx)
+}
+
+/// The operators whose output partitions keep their input partitions' rows in order and in
+/// place (by the names they show across the FFI, the only thing a host's plan tells): ltseq's
+/// ordered source, and the Window operator (all its rows in partition 0, in order).
+pub const ORDER_KEEPING_OPERATORS: &[&str] = &["LtseqSequenceExec", "LtseqWindowExec"];
+
+/// Whether every node of `plan` keeps each partition's rows in order and in place: projections,
+/// filters, batch coalescing and cooperative yielding above ltseq's ordered operators.
+pub fn keeps_partition_order(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    let name = plan.name();
+    if ORDER_KEEPING_OPERATORS.iter().any(|n| name.starts_with(n)) {
+        return plan.children().iter().all(|c| keeps_partition_order(c));
+    }
+    let passes = matches!(
+        name,
+        "ProjectionExec" | "FilterExec" | "CoalesceBatchesExec" | "CooperativeExec"
+    );
+    passes && plan.children().len() == 1 && keeps_partition_order(plan.children()[0])
+}
+
+/// `plan` sorted on the ordinal column into one partition.
+pub fn sort_by_ordinal(
+    plan: Arc<dyn ExecutionPlan>,
+    ordinal: &str,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let index = plan.schema().index_of(ordinal)?;
+    let key: Arc<dyn PhysicalExpr> = Arc::new(Column::new(ordinal, index));
+    let ordering = LexOrdering::new([PhysicalSortExpr::new_default(key)])
+        .ok_or_else(|| DataFusionError::Internal("empty ordering".into()))?;
+    let sorted = SortExec::new(ordering.clone(), plan).with_preserve_partitioning(true);
+    Ok(Arc::new(SortPreservingMergeExec::new(
+        ordering,
+        Arc::new(sorted),
+    )))
+}
+
+/// The named input of an operator, scanned for its columns `needed` (indices into its schema),
+/// in sequence order, and the shape it comes in.
+///
+/// With `ordinal` (the input is in stored order, ascending in that column): when the host's
+/// plan only projects or filters the partitions of ltseq's ordered source, `Parallel` if
+/// `parallel` allows it (read without the ordinal), else `Concat`; any other plan is sorted on
+/// the ordinal here (`Single`). Without `ordinal` the input must be one ordered partition (a
+/// view ending in `ORDER BY`).
+pub async fn read_ordered(
+    session: &dyn Session,
+    input: &InputTable,
+    needed: &[usize],
+    ordinal: Option<&str>,
+    parallel: bool,
+    who: &str,
+) -> Result<(Arc<dyn ExecutionPlan>, InputOrder)> {
+    let mut columns = needed.to_vec();
+    if columns.is_empty() {
+        columns.push(0);
+    }
+    columns.sort_unstable();
+    columns.dedup();
+    let Some(ordinal) = ordinal else {
+        let plan = input.scan(session, &columns, None, who).await?;
+        if plan.output_partitioning().partition_count() > 1 {
+            return Err(DataFusionError::Plan(format!(
+                "{who}: the input '{}' has several partitions and no ordinal",
+                input.name
+            )));
+        }
+        return Ok((plan, InputOrder::Single));
+    };
+    if parallel {
+        let plan = input.scan(session, &columns, None, who).await?;
+        if keeps_partition_order(&plan) {
+            return Ok((plan, InputOrder::Parallel));
+        }
+    }
+    columns.push(input.index_of(ordinal, who)?);
+    columns.sort_unstable();
+    columns.dedup();
+    let plan = input.scan(session, &columns, None, who).await?;
+    if keeps_partition_order(&plan) {
+        Ok((plan, InputOrder::Concat(ordinal.to_string())))
+    } else {
+        Ok((sort_by_ordinal(plan, ordinal)?, InputOrder::Single))
+    }
+}
+
+/// The stream an operator reads for its output partition `partition`: that input partition
+/// (`Single`: partition 0; `Parallel`: partition `partition`), or with `Concat` all input
+/// partitions one after another, checked to rise in the ordinal. The input runs in
+/// [`input_context`].
+pub fn ordered_stream(
+    input: &Arc<dyn ExecutionPlan>,
+    order: &InputOrder,
+    partition: usize,
+    context: &Arc<TaskContext>,
+    who: &'static str,
+) -> Result<SendableRecordBatchStream> {
+    let context = input_context(context);
+    match order {
+        InputOrder::Single => input.execute(0, context),
+        InputOrder::Parallel => input.execute(partition, context),
+        InputOrder::Concat(name) => {
+            let index = input.schema().index_of(name)?;
+            Ok(concat_partitions(Arc::clone(input), index, context, who))
+        }
+    }
+}
+
+fn concat_partitions(
+    input: Arc<dyn ExecutionPlan>,
+    ordinal: usize,
+    context: Arc<TaskContext>,
+    who: &'static str,
+) -> SendableRecordBatchStream {
+    let schema = input.schema();
+    let count = input.output_partitioning().partition_count();
+    let streams = futures::stream::iter(0..count)
+        .map(move |p| input.execute(p, Arc::clone(&context)))
+        .try_flatten();
+    let mut last: Option<i64> = None;
+    let checked = streams.and_then(move |batch: RecordBatch| {
+        let result = check_rising(&batch, ordinal, &mut last, who).map(|_| batch);
+        futures::future::ready(result)
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, checked))
+}
+
+fn check_rising(
+    batch: &RecordBatch,
+    ordinal: usize,
+    last: &mut Option<i64>,
+    who: &str,
+) -> Result<()> {
+    let Some(values) = batch.column(ordinal).as_any().downcast_ref::<Int64Array>() else {
+        return Err(DataFusionError::Internal(format!(
+            "{who}: the ordinal column is not BIGINT"
+        )));
+    };
+    if values.null_count() > 0 {
+        return Err(DataFusionError::Internal(format!("{who}: NULL ordinal")));
+    }
+    let v = values.values();
+    let rising_inside = v.windows(2).all(|w| w[0] < w[1]);
+    let rising_across = match (last.as_ref(), v.first()) {
+        (Some(prev), Some(first)) => prev < first,
+        _ => true,
+    };
+    if !(rising_inside && rising_across) {
+        return Err(DataFusionError::Execution(format!(
+            "{who}: the input rows did not arrive in order (the plan above the ordered source \
+             reordered them); please report this as an ltseq bug"
+        )));
+    }
+    if let Some(l) = v.last() {
+        *last = Some(*l);
+    }
+    Ok(())
+}
+
+/// The guard of an operator that declares `declared` output partitions: an error past
+/// `declared`; for an operator that runs as one ordered stream (`all_run` false) an empty
+/// stream for the partitions after the first; `None` when this partition does the work.
+pub fn declared_partition(
+    who: &str,
+    partition: usize,
+    declared: usize,
+    schema: &SchemaRef,
+    all_run: bool,
+) -> Result<Option<SendableRecordBatchStream>> {
+    if partition >= declared {
+        return Err(DataFusionError::Internal(format!(
+            "{who}: partition {partition} requested, it has {declared}"
+        )));
+    }
+    if partition > 0 && !all_run {
+        return Ok(Some(Box::pin(EmptyRecordBatchStream::new(Arc::clone(
+            schema,
+        )))));
+    }
+    Ok(None)
+}
+
+/// The requirement "ascending, NULLs last, by these columns" over `schema` (names missing from
+/// it are skipped; `None` when none is left).
+pub fn ascending_requirement<'a>(
+    schema: &SchemaRef,
+    names: impl IntoIterator<Item = &'a String>,
+) -> Option<OrderingRequirements> {
+    let sort: Vec<PhysicalSortExpr> = names
+        .into_iter()
+        .filter_map(|name| {
+            let index = schema.index_of(name).ok()?;
+            Some(PhysicalSortExpr::new(
+                Arc::new(Column::new(name, index)),
+                SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                },
+            ))
+        })
+        .collect();
+    LexOrdering::new(sort).map(OrderingRequirements::from)
+}

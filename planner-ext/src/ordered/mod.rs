@@ -1,0 +1,39 @@
+//! The ordered core: what every ltseq operator needs, written once.
+//!
+//! - [`exec`]: [`OrderedExec`], the one `ExecutionPlan` of every operator. An operator supplies
+//!   a [`Kernel`] (its spec, properties and streams); `OrderedExec` adds the rest: hiding the
+//!   inputs from a host's optimizer (the table-provider route) or showing them (the planner
+//!   route), rebuilding on new children, panic guards, `EXPLAIN` text.
+//! - [`node`]: [`OrderedNode`], the one logical extension node, over a [`NodeSpec`].
+//! - [`provider`]: [`OperatorProvider`], the one `TableProvider` skeleton, over an
+//!   [`OperatorTable`].
+//! - [`input`]: reading an operator's input in sequence order (one stream, partitions one
+//!   after another, or partitions in parallel), and the task context its inputs run in.
+//! - [`catalog`]: finding input tables by name in a session.
+//! - [`functions`]: the scalar functions an operator's own SQL expressions may call.
+//! - [`registry`]: [`Operator`], what an operator registers with the planner, the codecs and the
+//!   SQL reference.
+//! - [`guard`], [`sql_args`], [`rewrite`], [`scalar_serde`]: panic guards, table-function
+//!   arguments, scan-to-node rewrites, and constants in serialized specs.
+//!
+//! No module here knows any operator.
+
+pub mod catalog;
+pub mod exec;
+pub mod functions;
+pub mod guard;
+pub mod input;
+pub mod node;
+pub mod provider;
+pub mod registry;
+pub mod rewrite;
+pub mod scalar_serde;
+pub mod sql_args;
+
+pub use catalog::{lookup_table, InputTable};
+pub use exec::{InputNeeds, Kernel, OrderedExec};
+pub use functions::Functions;
+pub use input::InputOrder;
+pub use node::{NodeSpec, OrderedNode};
+pub use provider::{OperatorProvider, OperatorTable};
+pub use registry::{ExecKind, NodeKind, Operator, TableFunction};

@@ -1,0 +1,144 @@
+//! [`OperatorProvider`]: the one `TableProvider` skeleton of ltseq's operators (the
+//! table-provider route). An operator's table is an [`OperatorTable`]: its schema and a scan
+//! that builds the operator over its inputs, which it looks up by name in the scanning session.
+//! The skeleton adds what every such table does the same way: it is a view (filters run above
+//! it, never inside, so the operator always sees every input row), and its scan cannot panic.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::datasource::TableType;
+use datafusion::error::Result;
+use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::guard::no_panic_async;
+
+/// An operator as a table.
+#[async_trait]
+pub trait OperatorTable: fmt::Debug + Send + Sync + 'static {
+    /// Names the table in errors (`ltseq_link`, `LtseqWindowExec`, ...).
+    fn who(&self) -> &'static str;
+
+    fn schema(&self) -> SchemaRef;
+
+    /// The operator over its inputs, producing the columns `projection` of [`Self::schema`]
+    /// (all when `None`), in that order; at most `limit` rows if it can stop early.
+    async fn scan(
+        &self,
+        session: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>>;
+}
+
+/// An [`OperatorTable`] as a DataFusion `TableProvider`.
+#[derive(Debug)]
+pub struct OperatorProvider<T: OperatorTable>(T);
+
+impl<T: OperatorTable> OperatorProvider<T> {
+    pub fn new(table: T) -> Self {
+        Self(table)
+    }
+
+    pub fn table(&self) -> &T {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: OperatorTable> Deref for OperatorProvider<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+#[async_trait]
+impl<T: OperatorTable> TableProvider for OperatorProvider<T> {
+    fn schema(&self) -> SchemaRef {
+        self.0.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    fn get_logical_plan(&self) -> Option<Cow<'_, LogicalPlan>> {
+        None
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        // Filters run above the operator: it must see every input row.
+        Ok(vec![
+            TableProviderFilterPushDown::Unsupported;
+            filters.len()
+        ])
+    }
+
+    async fn scan(
+        &self,
+        session: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        no_panic_async(self.0.who(), self.0.scan(session, projection, limit)).await
+    }
+}
+
+/// `exec` with its output columns reduced and reordered to `projection` (indices into its
+/// schema); `exec` itself when that is all columns in order.
+pub fn project(
+    exec: Arc<dyn ExecutionPlan>,
+    projection: Option<&Vec<usize>>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = exec.schema();
+    match projection {
+        Some(p)
+            if !(p.len() == schema.fields().len()
+                && p.iter().enumerate().all(|(i, &j)| i == j)) =>
+        {
+            let exprs = p
+                .iter()
+                .map(|&i| {
+                    let name = schema.field(i).name().clone();
+                    (
+                        Arc::new(Column::new(&name, i)) as Arc<dyn PhysicalExpr>,
+                        name,
+                    )
+                })
+                .collect::<Vec<_>>();
+            Ok(Arc::new(ProjectionExec::try_new(exprs, exec)?))
+        }
+        _ => Ok(exec),
+    }
+}
+
+/// `exec` with the columns `names` (of `exec`'s schema), in that order.
+pub fn project_names(
+    exec: Arc<dyn ExecutionPlan>,
+    names: &[String],
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = exec.schema();
+    let positions = names
+        .iter()
+        .map(|n| Ok(schema.index_of(n)?))
+        .collect::<Result<Vec<usize>>>()?;
+    project(exec, Some(&positions))
+}

@@ -1,0 +1,201 @@
+//! [`Operator`]: what one operator registers with ltseq's plane. Each operator folder defines
+//! one `static OPERATOR: Operator`, and `lib.rs` lists them; the planner, both codecs, the
+//! Rust table functions and the SQL reference read that list and know no operator by name.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableFunctionImpl, TableProvider};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{LogicalPlan, TableScan, UserDefinedLogicalNode};
+use datafusion::physical_plan::ExecutionPlan;
+use serde_json::Value;
+
+use super::exec::{Kernel, OrderedExec};
+use super::functions::Functions;
+use super::node::{NodeSpec, OrderedNode};
+
+/// Rewrites a scan of one of the operator's tables into its logical node (ltseq's query
+/// planner does this for every scan); `None` when the table is not the operator's or stays a
+/// table (for example a view input, which the host must plan).
+pub type RewriteScan =
+    fn(&TableScan, &dyn TableProvider, &dyn Session) -> Result<Option<LogicalPlan>>;
+
+/// A table function of Rust sessions (`ltseq_link`, ...).
+pub struct TableFunction {
+    pub name: &'static str,
+    pub make: fn() -> Arc<dyn TableFunctionImpl>,
+}
+
+/// One operator, as the plane sees it.
+pub struct Operator {
+    /// `Sequence`, `Window`, ...
+    pub name: &'static str,
+    /// Its section of the SQL reference (markdown; empty without a SQL surface).
+    pub reference: &'static str,
+    pub table_functions: &'static [TableFunction],
+    /// Its logical nodes (planned and serialized by the plane).
+    pub nodes: &'static [&'static dyn NodeCodec],
+    /// Its physical operators (serialized by the plane).
+    pub execs: &'static [&'static dyn ExecCodec],
+    pub rewrite_scan: Option<RewriteScan>,
+    /// Tables of its written by value in logical plans (others travel as in-process handles).
+    pub providers: &'static [&'static dyn ProviderCodec],
+}
+
+/// A logical node kind: recognized, planned and serialized without knowing its type.
+pub trait NodeCodec: Sync {
+    fn name(&self) -> &'static str;
+    fn is(&self, node: &dyn UserDefinedLogicalNode) -> bool;
+    /// The node's spec, when `node` is of this kind.
+    fn encode(&self, node: &dyn UserDefinedLogicalNode) -> Result<Option<Value>>;
+    fn decode(
+        &self,
+        spec: Value,
+        inputs: &[LogicalPlan],
+    ) -> Result<Arc<dyn UserDefinedLogicalNode>>;
+    /// The physical operator, when `node` is of this kind.
+    fn plan(
+        &self,
+        node: &dyn UserDefinedLogicalNode,
+        inputs: &[Arc<dyn ExecutionPlan>],
+        functions: &Functions,
+    ) -> Result<Option<Arc<dyn ExecutionPlan>>>;
+}
+
+/// A physical operator, encoded: its spec, and its inputs (hidden ones travel as handles).
+pub struct EncodedExec {
+    pub spec: Value,
+    pub hidden: bool,
+    pub inputs: Vec<Arc<dyn ExecutionPlan>>,
+}
+
+/// A physical operator kind, serialized without knowing its type.
+pub trait ExecCodec: Sync {
+    fn name(&self) -> &'static str;
+    fn encode(&self, plan: &dyn ExecutionPlan) -> Result<Option<EncodedExec>>;
+    fn decode(
+        &self,
+        spec: Value,
+        inputs: Vec<Arc<dyn ExecutionPlan>>,
+        hidden: bool,
+        functions: &Functions,
+    ) -> Result<Arc<dyn ExecutionPlan>>;
+}
+
+/// A table written by value in logical plans.
+pub trait ProviderCodec: Sync {
+    fn name(&self) -> &'static str;
+    fn encode(&self, provider: &dyn TableProvider) -> Result<Option<Value>>;
+    fn decode(&self, spec: Value, schema: SchemaRef) -> Result<Arc<dyn TableProvider>>;
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Result<Value> {
+    serde_json::to_value(value).map_err(|e| DataFusionError::Internal(format!("ltseq codec: {e}")))
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> Result<T> {
+    serde_json::from_value(value)
+        .map_err(|e| DataFusionError::Internal(format!("ltseq codec: not a {what} spec: {e}")))
+}
+
+/// The [`NodeCodec`] of `OrderedNode<S>`.
+pub struct NodeKind<S>(PhantomData<fn() -> S>);
+
+impl<S> NodeKind<S> {
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<S> Default for NodeKind<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: NodeSpec> NodeKind<S> {
+    fn downcast<'a>(&self, node: &'a dyn UserDefinedLogicalNode) -> Option<&'a OrderedNode<S>> {
+        node.as_any().downcast_ref::<OrderedNode<S>>()
+    }
+}
+
+impl<S: NodeSpec> NodeCodec for NodeKind<S> {
+    fn name(&self) -> &'static str {
+        S::NAME
+    }
+
+    fn is(&self, node: &dyn UserDefinedLogicalNode) -> bool {
+        self.downcast(node).is_some()
+    }
+
+    fn encode(&self, node: &dyn UserDefinedLogicalNode) -> Result<Option<Value>> {
+        self.downcast(node).map(|n| to_value(n.spec())).transpose()
+    }
+
+    fn decode(
+        &self,
+        spec: Value,
+        inputs: &[LogicalPlan],
+    ) -> Result<Arc<dyn UserDefinedLogicalNode>> {
+        let spec: S = from_value(S::NAME, spec)?;
+        Ok(Arc::new(OrderedNode::new(spec, inputs.to_vec())?))
+    }
+
+    fn plan(
+        &self,
+        node: &dyn UserDefinedLogicalNode,
+        inputs: &[Arc<dyn ExecutionPlan>],
+        functions: &Functions,
+    ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        self.downcast(node)
+            .map(|n| n.spec().plan(inputs.to_vec(), functions))
+            .transpose()
+    }
+}
+
+/// The [`ExecCodec`] of `OrderedExec<K>`.
+pub struct ExecKind<K>(PhantomData<fn() -> K>);
+
+impl<K> ExecKind<K> {
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<K> Default for ExecKind<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Kernel> ExecCodec for ExecKind<K> {
+    fn name(&self) -> &'static str {
+        K::NAME
+    }
+
+    fn encode(&self, plan: &dyn ExecutionPlan) -> Result<Option<EncodedExec>> {
+        let Some(exec) = plan.downcast_ref::<OrderedExec<K>>() else {
+            return Ok(None);
+        };
+        Ok(Some(EncodedExec {
+            spec: to_value(exec.spec())?,
+            hidden: exec.hides_inputs(),
+            inputs: exec.inputs().to_vec(),
+        }))
+    }
+
+    fn decode(
+        &self,
+        spec: Value,
+        inputs: Vec<Arc<dyn ExecutionPlan>>,
+        hidden: bool,
+        functions: &Functions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let spec: K::Spec = from_value(K::NAME, spec)?;
+        Ok(Arc::new(OrderedExec::<K>::with_functions(
+            spec, inputs, hidden, functions,
+        )?))
+    }
+}

@@ -1,0 +1,127 @@
+//! The SQL surface of the Pattern operator in Rust sessions:
+//! `ltseq_search_pattern('table', 'order columns', 'step columns' [, 'partition columns'])`
+//! and `ltseq_search_pattern_count(...)`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::error::Result;
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::exec::{pattern_schema, PatternExec, PatternOutput};
+use crate::ordered::guard::no_panic;
+use crate::ordered::provider::project;
+use crate::ordered::sql_args::{arity, names, text_arg, text_arg_opt};
+use crate::ordered::{InputTable, OperatorProvider, OperatorTable};
+
+pub const SEARCH_PATTERN_FUNCTION_NAME: &str = "ltseq_search_pattern";
+pub const SEARCH_PATTERN_COUNT_FUNCTION_NAME: &str = "ltseq_search_pattern_count";
+
+pub(super) fn search_pattern_function() -> Arc<dyn TableFunctionImpl> {
+    Arc::new(PatternTableFunction { count: false })
+}
+
+pub(super) fn search_pattern_count_function() -> Arc<dyn TableFunctionImpl> {
+    Arc::new(PatternTableFunction { count: true })
+}
+
+/// `ltseq_search_pattern(...)` (`count == false`) or `ltseq_search_pattern_count(...)`.
+#[derive(Debug, Default)]
+pub struct PatternTableFunction {
+    pub count: bool,
+}
+
+impl TableFunctionImpl for PatternTableFunction {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let who = if self.count {
+            SEARCH_PATTERN_COUNT_FUNCTION_NAME
+        } else {
+            SEARCH_PATTERN_FUNCTION_NAME
+        };
+        no_panic(who, || {
+            let exprs = arity(
+                who,
+                args.exprs(),
+                3,
+                4,
+                "'table', 'order columns', 'step columns' [, 'partition columns']",
+            )?;
+            let table = text_arg(who, &exprs[0], 1)?;
+            let order = names(&text_arg(who, &exprs[1], 2)?);
+            let steps = names(&text_arg(who, &exprs[2], 3)?);
+            let partition_by = text_arg_opt(who, exprs, 4)?
+                .map(|t| names(&t))
+                .unwrap_or_default();
+            let input = InputTable::lookup(args.session(), &table, who)?;
+            for name in order.iter().chain(&partition_by) {
+                input.index_of(name, who)?;
+            }
+            let output = if self.count {
+                PatternOutput::Count
+            } else {
+                PatternOutput::Rows { fetch: None }
+            };
+            let schema = pattern_schema(&input.schema, &steps, output)?;
+            Ok(Arc::new(OperatorProvider::new(PatternSql {
+                input,
+                order,
+                steps,
+                partition_by,
+                output,
+                schema,
+            })) as Arc<dyn TableProvider>)
+        })
+    }
+}
+
+/// The table behind the Rust SQL table functions: a visible-input operator over the table,
+/// which DataFusion orders as required.
+#[derive(Debug)]
+pub struct PatternSql {
+    input: InputTable,
+    order: Vec<String>,
+    steps: Vec<String>,
+    partition_by: Vec<String>,
+    output: PatternOutput,
+    schema: SchemaRef,
+}
+
+#[async_trait]
+impl OperatorTable for PatternSql {
+    fn who(&self) -> &'static str {
+        SEARCH_PATTERN_FUNCTION_NAME
+    }
+
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    async fn scan(
+        &self,
+        session: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let all: Vec<usize> = (0..self.input.schema.fields().len()).collect();
+        let plan = self
+            .input
+            .scan(session, &all, None, SEARCH_PATTERN_FUNCTION_NAME)
+            .await?;
+        let output = match (self.output, limit) {
+            (PatternOutput::Rows { .. }, Some(l)) => PatternOutput::Rows { fetch: Some(l) },
+            (o, _) => o,
+        };
+        let exec = PatternExec::try_new(
+            plan,
+            None,
+            self.steps.clone(),
+            self.partition_by.clone(),
+            output,
+            false,
+        )?
+        .with_required_order(self.order.clone())?;
+        project(Arc::new(exec), projection)
+    }
+}

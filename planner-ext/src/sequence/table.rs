@@ -1,0 +1,219 @@
+//! The `Sequence` operator as a table: `ltseq_sequence('table' [, 'ordinal_column'])` in Rust
+//! sessions, `ltseq.register_sequence(...)` in a stock Python context.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{LogicalPlan, TableScan};
+use datafusion::physical_plan::ExecutionPlan;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::exec::{sequence_schema, SequenceExec, DEFAULT_ORDINAL_COLUMN};
+use super::node::SequenceNode;
+use crate::ordered::guard::no_panic;
+use crate::ordered::provider::project_names;
+use crate::ordered::registry::ProviderCodec;
+use crate::ordered::rewrite::{input_scan, scan_as_node, wanted};
+use crate::ordered::sql_args::{arity, text_arg, text_arg_opt};
+use crate::ordered::{InputTable, OperatorProvider, OperatorTable};
+
+/// The table function's SQL name.
+pub const SEQUENCE_FUNCTION_NAME: &str = "ltseq_sequence";
+
+/// The `Sequence` operator over a named input: the input's columns plus the ordinal.
+#[derive(Debug)]
+pub struct SequenceTable {
+    input: InputTable,
+    ordinal: String,
+    schema: SchemaRef,
+}
+
+/// The table behind `ltseq_sequence(...)` and `ltseq.register_sequence(...)`.
+pub type SequenceTableProvider = OperatorProvider<SequenceTable>;
+
+impl OperatorProvider<SequenceTable> {
+    pub fn try_new(
+        input_name: impl Into<String>,
+        input_schema: SchemaRef,
+        ordinal: impl Into<String>,
+    ) -> Result<Self> {
+        let ordinal = ordinal.into();
+        let schema = sequence_schema(input_schema.as_ref(), &ordinal)?;
+        Ok(Self::new(SequenceTable {
+            input: InputTable::new(input_name, input_schema),
+            ordinal,
+            schema,
+        }))
+    }
+}
+
+impl SequenceTable {
+    pub fn input(&self) -> &InputTable {
+        &self.input
+    }
+
+    pub fn ordinal(&self) -> &str {
+        &self.ordinal
+    }
+
+    /// The input columns among the table's columns `wanted` (the ordinal is the last column).
+    fn input_columns(&self, wanted: &[usize]) -> Vec<usize> {
+        let n = self.input.schema.fields().len();
+        let mut columns: Vec<usize> = wanted.iter().copied().filter(|&i| i < n).collect();
+        columns.sort_unstable();
+        columns.dedup();
+        columns
+    }
+
+    fn names(&self, wanted: &[usize]) -> Vec<String> {
+        wanted
+            .iter()
+            .map(|&i| self.schema.field(i).name().clone())
+            .collect()
+    }
+}
+
+#[async_trait]
+impl OperatorTable for SequenceTable {
+    fn who(&self) -> &'static str {
+        SEQUENCE_FUNCTION_NAME
+    }
+
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    async fn scan(
+        &self,
+        session: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let wanted: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
+        // Read only the input columns the query needs.
+        let input_plan = self
+            .input
+            .scan(
+                session,
+                &self.input_columns(&wanted),
+                limit,
+                SEQUENCE_FUNCTION_NAME,
+            )
+            .await?;
+        // The host's optimizer never sees the hidden input, so split a file scan into byte
+        // ranges here: partition p reads the p-th range, so ordinals still follow file order.
+        let config = session.config_options();
+        let target = config.execution.target_partitions;
+        let input_plan = if config.optimizer.repartition_file_scans && target > 1 {
+            input_plan
+                .repartitioned(target, config)?
+                .unwrap_or(input_plan)
+        } else {
+            input_plan
+        };
+        let exec = Arc::new(SequenceExec::try_new(
+            input_plan,
+            self.ordinal.clone(),
+            true,
+        )?);
+        project_names(exec, &self.names(&wanted))
+    }
+}
+
+/// `ltseq_sequence('table' [, 'ordinal_column'])`.
+#[derive(Debug, Default)]
+pub struct SequenceTableFunction;
+
+pub(super) fn table_function() -> Arc<dyn TableFunctionImpl> {
+    Arc::new(SequenceTableFunction)
+}
+
+impl TableFunctionImpl for SequenceTableFunction {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let who = SEQUENCE_FUNCTION_NAME;
+        no_panic(who, || {
+            let exprs = arity(who, args.exprs(), 1, 2, "'table' [, 'ordinal_column']")?;
+            let table = text_arg(who, &exprs[0], 1)?;
+            let ordinal =
+                text_arg_opt(who, exprs, 2)?.unwrap_or_else(|| DEFAULT_ORDINAL_COLUMN.to_string());
+            let input = InputTable::lookup(args.session(), &table, who)?;
+            Ok(Arc::new(SequenceTableProvider::try_new(
+                input.name,
+                input.schema,
+                ordinal,
+            )?) as Arc<dyn TableProvider>)
+        })
+    }
+}
+
+/// A scan of a `Sequence` table as the `LtseqSequence` node over a scan of its input.
+pub(super) fn rewrite_scan(
+    scan: &TableScan,
+    provider: &dyn TableProvider,
+    session: &dyn Session,
+) -> Result<Option<LogicalPlan>> {
+    let Some(seq) = (provider as &dyn std::any::Any).downcast_ref::<SequenceTableProvider>() else {
+        return Ok(None);
+    };
+    let names = seq.names(&(0..seq.schema.fields().len()).collect::<Vec<_>>());
+    let columns = seq.input_columns(&wanted(scan, names.len()));
+    let input = input_scan(session, &seq.input, columns, SEQUENCE_FUNCTION_NAME)?;
+    let node = SequenceNode::try_new(input, seq.ordinal.clone())?;
+    Ok(Some(scan_as_node(scan, Arc::new(node), &names)?))
+}
+
+/// A `Sequence` table in a logical plan, written by value.
+#[derive(Serialize, Deserialize)]
+struct Written {
+    input: String,
+    ordinal: String,
+}
+
+pub(super) struct SequenceProviderCodec;
+
+pub(super) static PROVIDER_CODEC: SequenceProviderCodec = SequenceProviderCodec;
+
+impl ProviderCodec for SequenceProviderCodec {
+    fn name(&self) -> &'static str {
+        SEQUENCE_FUNCTION_NAME
+    }
+
+    fn encode(&self, provider: &dyn TableProvider) -> Result<Option<Value>> {
+        let Some(seq) = (provider as &dyn std::any::Any).downcast_ref::<SequenceTableProvider>()
+        else {
+            return Ok(None);
+        };
+        let written = Written {
+            input: seq.input.name.clone(),
+            ordinal: seq.ordinal.clone(),
+        };
+        serde_json::to_value(written)
+            .map(Some)
+            .map_err(|e| DataFusionError::Internal(format!("ltseq codec: {e}")))
+    }
+
+    fn decode(&self, spec: Value, schema: SchemaRef) -> Result<Arc<dyn TableProvider>> {
+        let written: Written = serde_json::from_value(spec)
+            .map_err(|e| DataFusionError::Internal(format!("ltseq codec: {e}")))?;
+        // The scan's schema is the input's followed by the ordinal.
+        let fields: Vec<_> = schema
+            .fields()
+            .iter()
+            .filter(|f| f.name() != &written.ordinal)
+            .cloned()
+            .collect();
+        let input_schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        Ok(Arc::new(SequenceTableProvider::try_new(
+            written.input,
+            input_schema,
+            written.ordinal,
+        )?))
+    }
+}

@@ -1,0 +1,222 @@
+//! The Window kernel: evaluates window calls over input that is already in window order, each
+//! `PARTITION BY` partition contiguous (a run of equal keys, NULL equal to NULL).
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{FieldRef, Schema, SchemaRef};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::{
+    ExecutionPlan, ExecutionPlanProperties, Partitioning, PlanProperties,
+};
+use serde::{Deserialize, Serialize};
+
+use super::call::{PreparedCall, WindowCall};
+use super::stream::WindowStream;
+use crate::ordered::input::{declared_partition, ordered_stream};
+use crate::ordered::{Functions, InputNeeds, InputOrder, Kernel, OrderedExec};
+
+pub(super) const NAME: &str = "LtseqWindowExec";
+
+/// What a Window operator computes, and how it reads its input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowSpec {
+    /// The input delivers its rows in window order as one partition (`Single`) or as
+    /// partitions in order one after another (`Concat`).
+    pub order: InputOrder,
+    pub partition_by: Vec<String>,
+    pub calls: Vec<WindowCall>,
+    /// Declared output partitions: the rows all come out of partition 0, the others are
+    /// empty. The operator runs as one ordered stream; a host that sees a single partition
+    /// splits it round-robin for parallelism, which scatters the order that a following ltseq
+    /// operator needs. With the host's partition count declared, it leaves the stream whole.
+    pub output_partitions: usize,
+}
+
+/// The Window kernel.
+#[derive(Debug)]
+pub struct Window {
+    spec: WindowSpec,
+    prepared: Arc<Vec<PreparedCall>>,
+    partition_indices: Vec<usize>,
+    schema: SchemaRef,
+}
+
+/// The physical Window operator (`LtseqWindowExec`).
+pub type WindowExec = OrderedExec<Window>;
+
+impl OrderedExec<Window> {
+    /// `input` must deliver its rows in window order: as one partition, or, with `concat_by`,
+    /// as partitions that are in order one after another (ascending in that ordinal column).
+    pub fn try_new(
+        input: Arc<dyn ExecutionPlan>,
+        concat_by: Option<String>,
+        partition_by: Vec<String>,
+        calls: Vec<WindowCall>,
+        hide_input: bool,
+    ) -> Result<Self> {
+        let spec = WindowSpec {
+            order: concat_by.map_or(InputOrder::Single, InputOrder::Concat),
+            partition_by,
+            calls,
+            output_partitions: 1,
+        };
+        Self::new(spec, vec![input], hide_input)
+    }
+
+    /// Declares `n` output partitions, all but the first empty (see
+    /// [`WindowSpec::output_partitions`]).
+    pub fn with_output_partitions(self, n: usize) -> Result<Self> {
+        self.with_spec(|s| s.output_partitions = n.max(1))
+    }
+
+    pub fn partition_by(&self) -> &[String] {
+        &self.spec().partition_by
+    }
+
+    pub fn calls(&self) -> &[WindowCall] {
+        &self.spec().calls
+    }
+}
+
+/// The operator's output schema over an input with `input_schema`: the input's fields, then
+/// one field per call.
+pub fn window_schema(input_schema: &SchemaRef, calls: &[WindowCall]) -> Result<SchemaRef> {
+    let prepared = calls
+        .iter()
+        .map(|c| PreparedCall::try_new(c, input_schema))
+        .collect::<Result<Vec<_>>>()?;
+    output_schema(input_schema, &prepared)
+}
+
+fn output_schema(input_schema: &SchemaRef, prepared: &[PreparedCall]) -> Result<SchemaRef> {
+    let mut fields: Vec<FieldRef> = input_schema.fields().iter().cloned().collect();
+    for p in prepared {
+        if fields.iter().any(|f| f.name() == p.output.name()) {
+            return Err(DataFusionError::Plan(format!(
+                "{NAME}: output column {:?} already exists",
+                p.output.name()
+            )));
+        }
+        fields.push(Arc::clone(&p.output));
+    }
+    Ok(Arc::new(Schema::new_with_metadata(
+        fields,
+        input_schema.metadata().clone(),
+    )))
+}
+
+impl Kernel for Window {
+    const NAME: &'static str = NAME;
+    type Spec = WindowSpec;
+
+    fn build(spec: WindowSpec, inputs: &[Arc<dyn ExecutionPlan>], _: &Functions) -> Result<Self> {
+        let [input] = inputs else {
+            return Err(DataFusionError::Internal(format!("{NAME} takes one input")));
+        };
+        let input_schema = input.schema();
+        match &spec.order {
+            InputOrder::Concat(name) => {
+                input_schema.index_of(name).map_err(|_| {
+                    DataFusionError::Plan(format!("{NAME}: no input column named {name:?}"))
+                })?;
+            }
+            InputOrder::Single if input.output_partitioning().partition_count() != 1 => {
+                return Err(DataFusionError::Plan(format!(
+                    "{NAME} needs its ordered input as one partition, got {}",
+                    input.output_partitioning().partition_count()
+                )));
+            }
+            InputOrder::Single => {}
+            InputOrder::Parallel => {
+                return Err(DataFusionError::Plan(format!(
+                    "{NAME} runs as one ordered stream, not in parallel partitions"
+                )));
+            }
+        }
+        let partition_indices = spec
+            .partition_by
+            .iter()
+            .map(|name| {
+                input_schema.index_of(name).map_err(|_| {
+                    DataFusionError::Plan(format!(
+                        "{NAME}: no input column named {name:?} to partition by"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let prepared = spec
+            .calls
+            .iter()
+            .map(|c| PreparedCall::try_new(c, &input_schema))
+            .collect::<Result<Vec<_>>>()?;
+        let schema = output_schema(&input_schema, &prepared)?;
+        Ok(Self {
+            spec,
+            prepared: Arc::new(prepared),
+            partition_indices,
+            schema,
+        })
+    }
+
+    fn spec(&self) -> &WindowSpec {
+        &self.spec
+    }
+
+    fn summary(&self) -> String {
+        let calls: Vec<&str> = self.prepared.iter().map(|p| p.text.as_str()).collect();
+        format!(
+            "partition_by=[{}], calls=[{}]",
+            self.spec.partition_by.join(", "),
+            calls.join(", ")
+        )
+    }
+
+    fn properties(&self, inputs: &[Arc<dyn ExecutionPlan>]) -> Result<PlanProperties> {
+        // Rows pass through in order and keep their columns' positions: every ordering and
+        // equivalence of the input still holds.
+        let mut eq = EquivalenceProperties::new(Arc::clone(&self.schema));
+        eq.add_orderings(
+            inputs[0]
+                .equivalence_properties()
+                .oeq_class()
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        Ok(PlanProperties::new(
+            eq,
+            Partitioning::UnknownPartitioning(self.spec.output_partitions.max(1)),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ))
+    }
+
+    fn input_needs(&self, _inputs: &[Arc<dyn ExecutionPlan>]) -> Vec<InputNeeds> {
+        vec![match self.spec.order {
+            InputOrder::Concat(_) => InputNeeds::any(None, true),
+            _ => InputNeeds::single(None, true),
+        }]
+    }
+
+    fn execute(
+        &self,
+        inputs: &[Arc<dyn ExecutionPlan>],
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let declared = self.spec.output_partitions.max(1);
+        if let Some(empty) = declared_partition(NAME, partition, declared, &self.schema, false)? {
+            return Ok(empty);
+        }
+        let input = ordered_stream(&inputs[0], &self.spec.order, 0, &context, NAME)?;
+        Ok(Box::pin(WindowStream::new(
+            input,
+            Arc::clone(&self.schema),
+            Arc::clone(&self.prepared),
+            self.partition_indices.clone(),
+        )))
+    }
+}

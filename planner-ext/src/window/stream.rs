@@ -1,0 +1,350 @@
+//! The Window operator's stream: evaluates every call over each completed partition of the
+//! ordered input (or, for look-backs over one partition, over each batch after the rows it
+//! looks back to), and emits the input batches with the results appended, in order.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use datafusion::arrow::array::{new_empty_array, Array, ArrayRef, RecordBatch};
+use datafusion::arrow::compute::{concat, partition};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::ScalarValue;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
+use futures::{Stream, StreamExt};
+
+use super::call::PreparedCall;
+use super::exec::NAME;
+
+pub(super) struct WindowStream {
+    input: Option<SendableRecordBatchStream>,
+    schema: SchemaRef,
+    prepared: Arc<Vec<PreparedCall>>,
+    partition_indices: Vec<usize>,
+    /// Input batches not yet emitted, in order.
+    queue: VecDeque<RecordBatch>,
+    /// Per call: results of completed partitions, in row order, not yet emitted.
+    done: Vec<VecDeque<ArrayRef>>,
+    done_rows: usize,
+    /// Per call, per argument: the open partition's argument values (slices of batches).
+    open: Vec<Vec<Vec<ArrayRef>>>,
+    open_rows: usize,
+    /// The partition key of the last row seen (one-row arrays).
+    last_key: Option<Vec<ArrayRef>>,
+    /// Per call, per argument: a constant argument as an array, at least as long as needed.
+    literals: Vec<Vec<Option<ArrayRef>>>,
+    /// Set when every call only looks a fixed number of rows back and there is one window
+    /// partition: then each batch is evaluated as it comes, after the previous batches' last
+    /// rows (per call: how many), instead of buffering the whole input.
+    lookback: Option<Vec<usize>>,
+    /// Per call, per argument: the last `lookback` rows seen (streaming mode).
+    tails: Vec<Vec<Option<ArrayRef>>>,
+}
+
+impl WindowStream {
+    pub(super) fn new(
+        input: SendableRecordBatchStream,
+        schema: SchemaRef,
+        prepared: Arc<Vec<PreparedCall>>,
+        partition_indices: Vec<usize>,
+    ) -> Self {
+        let per_argument = |p: &PreparedCall| vec![None; p.exprs.len()];
+        Self {
+            input: Some(input),
+            schema,
+            done: prepared.iter().map(|_| VecDeque::new()).collect(),
+            done_rows: 0,
+            open: prepared
+                .iter()
+                .map(|p| vec![Vec::new(); p.exprs.len()])
+                .collect(),
+            open_rows: 0,
+            last_key: None,
+            lookback: if partition_indices.is_empty() {
+                fixed_lookback(&prepared)
+            } else {
+                None
+            },
+            tails: prepared.iter().map(per_argument).collect(),
+            literals: prepared.iter().map(per_argument).collect(),
+            queue: VecDeque::new(),
+            prepared,
+            partition_indices,
+        }
+    }
+}
+
+/// How many rows back each call looks, when all are positional look-backs (`lag` with a
+/// positive offset, `diff` / `pct_change` with a positive `n`), so that evaluating a batch
+/// after that many previous rows gives exactly the whole-partition result.
+fn fixed_lookback(prepared: &[PreparedCall]) -> Option<Vec<usize>> {
+    const MAX: i64 = 4096;
+    prepared
+        .iter()
+        .map(|p| {
+            let name = p.udwf.name();
+            if !matches!(name, "lag" | "diff" | "pct_change") {
+                return None;
+            }
+            let n = match p.literal.get(1) {
+                None => 1,
+                Some(Some(ScalarValue::Int64(Some(n)))) => *n,
+                Some(_) => return None,
+            };
+            (1..=MAX).contains(&n).then_some(n as usize)
+        })
+        .collect()
+}
+
+impl WindowStream {
+    /// Streaming mode: evaluates every call over the batch preceded by the rows it looks back
+    /// to, and queues the batch with its results.
+    fn push_streaming(&mut self, batch: RecordBatch, lookback: &[usize]) -> Result<()> {
+        let rows = batch.num_rows();
+        for (c, p) in self.prepared.iter().enumerate() {
+            let tail_rows = self.tails[c]
+                .iter()
+                .flatten()
+                .next()
+                .map(|t| t.len())
+                .unwrap_or(0);
+            let total = tail_rows + rows;
+            let mut values = Vec::with_capacity(p.exprs.len());
+            for (a, (expr, literal)) in p.exprs.iter().zip(&p.literal).enumerate() {
+                let value = match literal {
+                    Some(scalar) => scalar.to_array_of_size(total)?,
+                    None => {
+                        let current = expr.evaluate(&batch)?.into_array(rows)?;
+                        let joined = match &self.tails[c][a] {
+                            Some(tail) => concat(&[tail.as_ref(), current.as_ref()])?,
+                            None => current,
+                        };
+                        let keep = lookback[c].min(joined.len());
+                        self.tails[c][a] = Some(joined.slice(joined.len() - keep, keep));
+                        joined
+                    }
+                };
+                values.push(value);
+            }
+            let mut evaluator = p.evaluator()?;
+            let result = evaluator.evaluate_all(&values, total)?;
+            if result.len() != total {
+                return Err(DataFusionError::Internal(format!(
+                    "{NAME}: {} returned {} values for {total} rows",
+                    p.udwf.name(),
+                    result.len()
+                )));
+            }
+            self.done[c].push_back(result.slice(tail_rows, rows));
+        }
+        self.done_rows += rows;
+        self.queue.push_back(batch);
+        Ok(())
+    }
+
+    /// Takes one input batch: completes the partitions it closes and buffers the rest.
+    fn push(&mut self, batch: RecordBatch) -> Result<()> {
+        let rows = batch.num_rows();
+        if rows == 0 {
+            return Ok(());
+        }
+        if let Some(lookback) = self.lookback.clone() {
+            return self.push_streaming(batch, &lookback);
+        }
+        // Argument values of every call for this batch (constants are skipped).
+        let mut args: Vec<Vec<Option<ArrayRef>>> = Vec::with_capacity(self.prepared.len());
+        for p in self.prepared.iter() {
+            let mut values = Vec::with_capacity(p.exprs.len());
+            for (expr, literal) in p.exprs.iter().zip(&p.literal) {
+                values.push(match literal {
+                    Some(_) => None,
+                    None => Some(expr.evaluate(&batch)?.into_array(rows)?),
+                });
+            }
+            args.push(values);
+        }
+        // Partition boundaries inside the batch, and whether it continues the open partition.
+        let keys: Vec<ArrayRef> = self
+            .partition_indices
+            .iter()
+            .map(|&i| Arc::clone(batch.column(i)))
+            .collect();
+        let ranges = if keys.is_empty() {
+            std::iter::once(0..rows).collect::<Vec<_>>()
+        } else {
+            partition(&keys)?.ranges()
+        };
+        let continues = match &self.last_key {
+            None => true,
+            Some(last) => {
+                let pairs = last
+                    .iter()
+                    .zip(&keys)
+                    .map(|(a, b)| concat(&[a.as_ref(), b.slice(0, 1).as_ref()]))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                partition(&pairs)?.len() == 1
+            }
+        };
+        if !keys.is_empty() {
+            self.last_key = Some(keys.iter().map(|k| k.slice(rows - 1, 1)).collect());
+        }
+        for (i, range) in ranges.iter().enumerate() {
+            if i > 0 || !continues {
+                self.close_open()?;
+            }
+            for (c, values) in args.iter().enumerate() {
+                for (a, value) in values.iter().enumerate() {
+                    if let Some(v) = value {
+                        self.open[c][a].push(v.slice(range.start, range.len()));
+                    }
+                }
+            }
+            self.open_rows += range.len();
+        }
+        self.queue.push_back(batch);
+        Ok(())
+    }
+
+    /// Evaluates every call over the open partition and moves it to the completed rows.
+    fn close_open(&mut self) -> Result<()> {
+        let rows = self.open_rows;
+        if rows == 0 {
+            return Ok(());
+        }
+        for (c, p) in self.prepared.iter().enumerate() {
+            let mut values = Vec::with_capacity(p.exprs.len());
+            for (a, field) in p.fields.iter().enumerate() {
+                let value = match &p.literal[a] {
+                    Some(scalar) => {
+                        let cached = &mut self.literals[c][a];
+                        let long_enough = cached.as_ref().is_some_and(|arr| arr.len() >= rows);
+                        if !long_enough {
+                            *cached = Some(scalar.to_array_of_size(rows.max(8192))?);
+                        }
+                        match cached {
+                            Some(arr) => arr.slice(0, rows),
+                            None => new_empty_array(field.data_type()),
+                        }
+                    }
+                    None => {
+                        let pieces = std::mem::take(&mut self.open[c][a]);
+                        match pieces.len() {
+                            0 => new_empty_array(field.data_type()),
+                            1 => pieces
+                                .into_iter()
+                                .next()
+                                .unwrap_or_else(|| new_empty_array(field.data_type())),
+                            _ => {
+                                let refs: Vec<&dyn Array> =
+                                    pieces.iter().map(|p| p.as_ref()).collect();
+                                concat(&refs)?
+                            }
+                        }
+                    }
+                };
+                values.push(value);
+            }
+            let mut evaluator = p.evaluator()?;
+            let result = evaluator.evaluate_all(&values, rows)?;
+            if result.len() != rows {
+                return Err(DataFusionError::Internal(format!(
+                    "{NAME}: {} returned {} values for {rows} rows",
+                    p.udwf.name(),
+                    result.len()
+                )));
+            }
+            self.done[c].push_back(result);
+        }
+        self.done_rows += rows;
+        self.open_rows = 0;
+        Ok(())
+    }
+
+    /// The next output batch, if the results for the oldest queued batch are complete.
+    fn pop_ready(&mut self) -> Result<Option<RecordBatch>> {
+        let Some(front) = self.queue.front() else {
+            return Ok(None);
+        };
+        let rows = front.num_rows();
+        if self.done_rows < rows {
+            return Ok(None);
+        }
+        let batch = match self.queue.pop_front() {
+            Some(b) => b,
+            None => return Ok(None),
+        };
+        let mut columns = batch.columns().to_vec();
+        for pieces in self.done.iter_mut() {
+            let mut taken: Vec<ArrayRef> = Vec::new();
+            let mut need = rows;
+            while need > 0 {
+                let Some(piece) = pieces.pop_front() else {
+                    return Err(DataFusionError::Internal(format!(
+                        "{NAME}: fewer results than rows"
+                    )));
+                };
+                if piece.len() <= need {
+                    need -= piece.len();
+                    taken.push(piece);
+                } else {
+                    taken.push(piece.slice(0, need));
+                    pieces.push_front(piece.slice(need, piece.len() - need));
+                    need = 0;
+                }
+            }
+            columns.push(if taken.len() == 1 {
+                taken
+                    .pop()
+                    .unwrap_or_else(|| new_empty_array(batch.schema().field(0).data_type()))
+            } else {
+                let refs: Vec<&dyn Array> = taken.iter().map(|p| p.as_ref()).collect();
+                concat(&refs)?
+            });
+        }
+        self.done_rows -= rows;
+        Ok(Some(RecordBatch::try_new(
+            Arc::clone(&self.schema),
+            columns,
+        )?))
+    }
+}
+
+impl Stream for WindowStream {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            match self.pop_ready() {
+                Ok(Some(batch)) => return Poll::Ready(Some(Ok(batch))),
+                Ok(None) => {}
+                Err(e) => return Poll::Ready(Some(Err(e))),
+            }
+            let Some(input) = self.input.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match input.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(batch))) => {
+                    if let Err(e) = self.push(batch) {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => {
+                    self.input = None;
+                    if let Err(e) = self.close_open() {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl RecordBatchStream for WindowStream {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+}

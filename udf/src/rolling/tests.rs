@@ -1,0 +1,123 @@
+use super::*;
+use datafusion::arrow::array::Int64Array;
+
+fn f(v: &[Option<f64>]) -> ArrayRef {
+    Arc::new(Float64Array::from(v.to_vec()))
+}
+
+fn floats(a: &ArrayRef) -> Vec<Option<f64>> {
+    a.as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap()
+        .iter()
+        .collect()
+}
+
+#[test]
+fn variance_is_stable() {
+    let var = |v: &[Option<f64>], w: usize| {
+        floats(&rolling_array(RollingKind::Var, &f(v), w, 1).unwrap())
+    };
+    // a far-off value leaving the window leaves no residue
+    assert_eq!(
+        var(&[Some(134.0), Some(0.0), Some(0.0)], 2),
+        vec![None, Some(8978.0), Some(0.0)]
+    );
+    let got = var(&[Some(149442.0), None, Some(0.0), Some(1.0)], 3);
+    assert_eq!(got[3], Some(0.5));
+    // constant windows are exactly 0, also for values with no exact binary form
+    assert!(var(&[Some(0.1); 50], 7)
+        .iter()
+        .skip(1)
+        .all(|v| *v == Some(0.0)));
+    // a large offset does not cost precision: var(1e9 + [1, 2, 3]) = 1
+    let got = var(&[Some(1e9 + 1.0), Some(1e9 + 2.0), Some(1e9 + 3.0)], 3);
+    assert_eq!(got[2], Some(1.0));
+    // values whose squares would overflow are scaled: the standard deviation is exact, the
+    // variance (2e400) is beyond a double
+    let big = [Some(1e200), Some(3e200)];
+    assert_eq!(var(&big, 2)[1], Some(f64::INFINITY));
+    let std = floats(&rolling_array(RollingKind::Std, &f(&big), 2, 1).unwrap());
+    assert!((std[1].unwrap() / (2f64.sqrt() * 1e200) - 1.0).abs() < 1e-15);
+}
+
+#[test]
+fn reference_examples() {
+    let v: ArrayRef = Arc::new(Int64Array::from(vec![10, 20, 30, 40]));
+    let sum = rolling_array(RollingKind::Sum, &v, 2, 1).unwrap();
+    assert_eq!(
+        sum.as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .values()
+            .to_vec(),
+        vec![10, 30, 50, 70]
+    );
+    let mean = rolling_array(RollingKind::Avg, &v, 3, 1).unwrap();
+    assert_eq!(
+        floats(&mean),
+        vec![Some(10.0), Some(15.0), Some(20.0), Some(30.0)]
+    );
+    let std = floats(&rolling_array(RollingKind::Std, &v, 3, 1).unwrap());
+    assert_eq!(std[0], None);
+    assert!((std[1].unwrap() - 7.0710678118654755).abs() < 1e-12);
+    assert!((std[3].unwrap() - 10.0).abs() < 1e-12);
+    let mx = rolling_array(RollingKind::Max, &v, 2, 2).unwrap();
+    let mx: Vec<Option<i64>> = mx
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(mx, vec![None, Some(20), Some(30), Some(40)]);
+}
+
+#[test]
+fn nulls_nan_and_infinities() {
+    let x = f(&[
+        Some(1.0),
+        None,
+        Some(f64::NAN),
+        Some(2.0),
+        Some(3.0),
+        Some(f64::INFINITY),
+        Some(1.0),
+        Some(1.0),
+    ]);
+    let s = floats(&rolling_array(RollingKind::Sum, &x, 2, 1).unwrap());
+    assert_eq!(s[0], Some(1.0));
+    assert_eq!(s[1], Some(1.0));
+    assert!(s[2].unwrap().is_nan() && s[3].unwrap().is_nan());
+    assert_eq!(s[4], Some(5.0)); // the NaN has left the window
+    assert_eq!(s[5], Some(f64::INFINITY));
+    assert_eq!(s[7], Some(2.0));
+    let c: Vec<Option<i64>> = rolling_array(RollingKind::Count, &x, 3, 3)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(
+        c,
+        vec![None, None, None, None, Some(3), Some(3), Some(3), Some(3)]
+    );
+}
+
+#[test]
+fn long_windows_stay_exact() {
+    let n = 100_000;
+    let v: Vec<Option<f64>> = (0..n)
+        .map(|i| Some(((i * 7919) % 1000) as f64 * 0.001 + 1e6))
+        .collect();
+    let got = floats(&rolling_array(RollingKind::Avg, &f(&v), 50, 1).unwrap());
+    for i in [49, 5_000, n - 1] {
+        let exact: f64 = v[i + 1 - 50..=i].iter().map(|x| x.unwrap()).sum::<f64>() / 50.0;
+        assert!((got[i].unwrap() - exact).abs() < 1e-9, "{i}");
+    }
+    let var = floats(&rolling_array(RollingKind::Var, &f(&v), 50, 1).unwrap());
+    let w = &v[n - 50..];
+    let m = w.iter().map(|x| x.unwrap()).sum::<f64>() / 50.0;
+    let exact = w.iter().map(|x| (x.unwrap() - m).powi(2)).sum::<f64>() / 49.0;
+    assert!((var[n - 1].unwrap() - exact).abs() < 1e-9);
+}
