@@ -14,6 +14,7 @@ use ltseq_planner::group_ordered::{
     AggCall, Boundary, GroupOrderedTableProvider, Lag, SplitPredicate,
 };
 use ltseq_planner::link::{LinkJoin, LinkSpec, LinkTableProvider};
+use ltseq_planner::ordered::OrderedInput;
 use ltseq_planner::pattern::{PatternOutput, PatternTableProvider};
 use ltseq_planner::sequence::{SequenceTableProvider, DEFAULT_ORDINAL_COLUMN};
 use ltseq_planner::window::{WindowArg, WindowCall, WindowTableProvider};
@@ -113,9 +114,8 @@ pub(crate) fn window_table(
             })
         })
         .collect::<PyResult<Vec<_>>>()?;
-    let provider =
-        WindowTableProvider::try_new(input, arrow_schema(&schema)?, ordinal, partition_by, calls)
-            .map_err(value_error)?;
+    let input = OrderedInput::new(input, arrow_schema(&schema)?, ordinal).map_err(value_error)?;
+    let provider = WindowTableProvider::try_new(input, partition_by, calls).map_err(value_error)?;
     Ok(OperatorTable::new(provider, "window"))
 }
 
@@ -169,15 +169,9 @@ pub(crate) fn group_ordered_table(
             output,
         })
         .collect();
-    let provider = GroupOrderedTableProvider::try_new(
-        input,
-        arrow_schema(&schema)?,
-        ordinal,
-        partition_by,
-        boundary,
-        aggs,
-    )
-    .map_err(value_error)?;
+    let input = OrderedInput::new(input, arrow_schema(&schema)?, ordinal).map_err(value_error)?;
+    let provider = GroupOrderedTableProvider::try_new(input, partition_by, boundary, aggs)
+        .map_err(value_error)?;
     let provider = if dense_ids {
         provider
     } else {
@@ -237,14 +231,8 @@ pub(crate) fn pattern_table(
     } else {
         PatternOutput::Rows { fetch }
     };
-    let provider = PatternTableProvider::try_new(
-        input,
-        arrow_schema(&schema)?,
-        ordinal,
-        steps,
-        partition_by,
-        output,
-    )
-    .map_err(value_error)?;
+    let input = OrderedInput::new(input, arrow_schema(&schema)?, ordinal).map_err(value_error)?;
+    let provider =
+        PatternTableProvider::try_new(input, steps, partition_by, output).map_err(value_error)?;
     Ok(OperatorTable::new(provider, "pattern"))
 }

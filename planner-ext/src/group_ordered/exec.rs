@@ -5,38 +5,40 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::TaskContext;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::{
-    ExecutionPlan, ExecutionPlanProperties, Partitioning, PlanProperties,
-};
+use datafusion::physical_plan::{ExecutionPlan, PlanProperties};
 use serde::{Deserialize, Serialize};
 
 use super::spec::{aggregates_summary, group_ordered_schema, ids_ordered, AggCall, Boundary, NAME};
 use super::split::CompiledSplit;
 use super::stream::GroupOrderedStream;
-use crate::ordered::input::{ascending_requirement, declared_partition};
-use crate::ordered::{Functions, InputNeeds, InputOrder, Kernel, OrderedExec};
+use crate::ordered::input::empty_stream;
+use crate::ordered::{
+    Batches, Functions, HasLayout, InputNeeds, Kernel, Layout, OrderedExec, Plan,
+};
 
 /// Everything that configures a physical `GroupOrdered` operator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupOrderedExecSpec {
-    /// How the input delivers its rows in sequence order.
-    pub order: InputOrder,
+    pub layout: Layout,
     pub partition_by: Vec<String>,
     pub boundary: Boundary,
     pub aggs: Vec<AggCall>,
-    /// With a visible input: the order it must have (these columns, ascending, NULLs last, as
-    /// one partition); DataFusion's optimizer sorts it only if it is not already.
-    pub required_order: Vec<String>,
-    /// Declared output partitions. Run as one ordered stream, the rows all come out of
-    /// partition 0 and the others are empty (a host that saw one partition would split it
-    /// round-robin and scatter the order). In parallel mode, one per input partition.
-    pub output_partitions: usize,
     /// In parallel mode: each partition's group ids rise from `partition * 2^40 + 1` (so they
     /// order the groups but are not consecutive); without, `__group_id__` is NULL (type NULL),
     /// for readers of the aggregates or of the number of groups only.
     pub parallel_ids: bool,
+}
+
+impl HasLayout for GroupOrderedExecSpec {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn layout_mut(&mut self) -> &mut Layout {
+        &mut self.layout
+    }
 }
 
 /// The `GroupOrdered` kernel.
@@ -63,58 +65,24 @@ impl OrderedExec<GroupOrdered> {
         hide_input: bool,
     ) -> Result<Self> {
         let spec = GroupOrderedExecSpec {
-            order: concat_by.map_or(InputOrder::Single, InputOrder::Concat),
-            required_order: partition_by.clone(),
+            layout: Layout::stream(concat_by, partition_by.clone()),
             partition_by,
             boundary,
             aggs,
-            output_partitions: 1,
             parallel_ids: false,
         };
         Self::new(spec, vec![input], hide_input)
     }
 
-    /// Requires the (visible) input to be ordered by the partition columns, then `order_by`.
-    pub fn with_required_order(self, order_by: Vec<String>) -> Result<Self> {
-        self.with_spec(|s| {
-            s.required_order = s.partition_by.iter().cloned().chain(order_by).collect();
-        })
-    }
-
-    /// Requires the (visible) input to be ordered by exactly these columns: the partitions
-    /// need not come first when they are contiguous in that order (a stored order's ordinal).
-    pub fn with_input_order(self, order: Vec<String>) -> Result<Self> {
-        self.with_spec(|s| s.required_order = order)
-    }
-
-    /// Declares `n` output partitions, all but the first empty.
-    pub fn with_output_partitions(self, n: usize) -> Result<Self> {
-        self.with_spec(|s| s.output_partitions = n.max(1))
-    }
-
-    /// Groups each input partition in parallel (the input's partitions must be consecutive
-    /// ranges of the sequence, in order, and re-executable: ltseq's stored-order source). Each
-    /// partition owns the groups that start in it after its first row; at its end it reads on
-    /// into the next partitions, deciding their first rows, up to the next start they decide
-    /// themselves. Needs a hidden input and a look-behind of at most one row. `ids`: see
-    /// [`GroupOrderedExecSpec::parallel_ids`].
+    /// Groups each input partition in parallel. Each partition owns the groups that start in
+    /// it after its first row; at its end it reads on into the next partitions, deciding their
+    /// first rows, up to the next start they decide themselves. Needs a look-behind of at most
+    /// one row. `ids`: see [`GroupOrderedExecSpec::parallel_ids`].
     pub fn with_parallel_partitions(self, ids: bool) -> Result<Self> {
-        if !self.hides_inputs() || self.spec().boundary.lookbehind() > 1 {
-            return Err(DataFusionError::Internal(format!(
-                "{NAME}: parallel partitions need a hidden input and a look-behind of at most one row"
-            )));
-        }
-        let n = self.input().output_partitioning().partition_count().max(1);
-        self.with_spec(|s| {
-            s.order = InputOrder::Parallel;
-            s.parallel_ids = ids;
-            s.output_partitions = n;
+        let allowed = self.spec().boundary.lookbehind() <= 1;
+        self.in_parallel(allowed, "a look-behind of at most one row", |s| {
+            s.parallel_ids = ids
         })
-    }
-
-    /// The ordering the (visible) input must have, as columns (ascending, NULLs last).
-    pub fn input_order(&self) -> Vec<String> {
-        self.spec().required_order.clone()
     }
 
     pub fn partition_by(&self) -> &[String] {
@@ -163,17 +131,13 @@ impl Kernel for GroupOrdered {
             Boundary::Predicate(p) => Some(p.compile(&input_schema, functions)?.0),
             _ => None,
         };
-        let concat = match &spec.order {
-            InputOrder::Concat(name) => Some(name),
-            _ => None,
-        };
-        for name in key_columns.iter().chain(concat) {
+        for name in key_columns.iter().chain(spec.layout.concat_by()) {
             input_schema.index_of(name).map_err(|_| {
                 DataFusionError::Plan(format!("{NAME}: no input column named {name:?}"))
             })?;
         }
         let mut schema = group_ordered_schema(&input_schema, &spec.aggs)?;
-        if spec.order == InputOrder::Parallel && !spec.parallel_ids {
+        if spec.layout.parallel() && !spec.parallel_ids {
             let mut fields: Vec<FieldRef> = schema.fields().iter().cloned().collect();
             fields[0] = Arc::new(Field::new("__group_id__", DataType::Null, true));
             schema = Arc::new(Schema::new(fields));
@@ -199,54 +163,34 @@ impl Kernel for GroupOrdered {
     }
 
     fn tag(&self) -> String {
-        if self.spec.order == InputOrder::Parallel {
-            format!("[{} partitions in parallel]", self.spec.output_partitions)
-        } else {
-            String::new()
-        }
+        self.spec.layout.tag()
     }
 
-    fn properties(&self, _inputs: &[Arc<dyn ExecutionPlan>]) -> Result<PlanProperties> {
+    fn properties(&self, _inputs: &[Plan]) -> Result<PlanProperties> {
         Ok(PlanProperties::new(
             ids_ordered(&self.schema),
-            Partitioning::UnknownPartitioning(self.spec.output_partitions.max(1)),
+            self.spec.layout.partitioning(),
             EmissionType::Incremental,
             Boundedness::Bounded,
         ))
     }
 
-    fn input_needs(&self, inputs: &[Arc<dyn ExecutionPlan>]) -> Vec<InputNeeds> {
-        let ordering = ascending_requirement(&inputs[0].schema(), &self.spec.required_order);
-        vec![InputNeeds::single(ordering, false)]
+    fn input_needs(&self, inputs: &[Plan]) -> Vec<InputNeeds> {
+        self.spec.layout.input_needs(&inputs[0], false)
     }
 
-    fn execute(
-        &self,
-        inputs: &[Arc<dyn ExecutionPlan>],
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        let parallel = self.spec.order == InputOrder::Parallel;
-        let declared = self.spec.output_partitions.max(1);
-        if let Some(empty) = declared_partition(NAME, partition, declared, &self.schema, parallel)?
-        {
-            return Ok(empty);
-        }
-        // A visible input is made one ordered partition by the optimizer (the input needs); a
-        // hidden one must be, unless read in parallel or in order.
-        let partitions = inputs[0].output_partitioning().partition_count();
-        if self.spec.order == InputOrder::Single && partitions != 1 {
-            return Err(DataFusionError::Plan(format!(
-                "{NAME} needs its ordered input as one partition, got {partitions}"
-            )));
-        }
+    fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches> {
+        let Some(input) = self.spec.layout.open(NAME, &inputs[0], partition, &ctx)? else {
+            return Ok(empty_stream(&self.schema));
+        };
         let stream = GroupOrderedStream::open(
             &self.spec,
             self.compiled.as_ref(),
             Arc::clone(&self.schema),
+            input,
             &inputs[0],
             partition,
-            &context,
+            &ctx,
         )?;
         Ok(Box::pin(stream))
     }

@@ -22,6 +22,8 @@ mod sql;
 mod stream;
 mod table;
 
+use std::marker::PhantomData;
+
 use crate::ordered::{ExecKind, NodeKind, Operator, TableFunction};
 
 pub use exec::{GroupOrdered, GroupOrderedExec, GroupOrderedExecSpec};
@@ -34,8 +36,8 @@ pub use sql::{
 };
 pub use table::{GroupOrderedTable, GroupOrderedTableProvider};
 
-static NODE: NodeKind<GroupOrderedSpec> = NodeKind::new();
-static EXEC: ExecKind<GroupOrdered> = ExecKind::new();
+static NODE: NodeKind<GroupOrderedSpec> = NodeKind(PhantomData);
+static EXEC: ExecKind<GroupOrdered> = ExecKind(PhantomData);
 
 pub(crate) static OPERATOR: Operator = Operator {
     name: "GroupOrdered",

@@ -12,7 +12,7 @@ use datafusion::physical_plan::ExecutionPlan;
 
 use super::exec::{GroupOrderedExec, GroupOrderedExecSpec};
 use super::spec::{aggregates_summary, group_ordered_schema, Boundary, GroupOrderedSpec};
-use crate::ordered::{Functions, InputOrder, NodeSpec, OrderedNode};
+use crate::ordered::{Functions, Layout, NodeSpec, OrderedNode};
 
 /// The logical `GroupOrdered` node: output `__group_id__` (1-based), then the aggregates.
 pub type GroupOrderedNode = OrderedNode<GroupOrderedSpec>;
@@ -36,12 +36,10 @@ impl GroupOrderedSpec {
         functions: &Functions,
     ) -> Result<GroupOrderedExec> {
         let spec = GroupOrderedExecSpec {
-            order: InputOrder::Single,
+            layout: Layout::stream(None, self.input_order.clone()),
             partition_by: self.partition_by.clone(),
             boundary: self.boundary.clone(),
             aggs: self.aggs.clone(),
-            required_order: self.input_order.clone(),
-            output_partitions: 1,
             parallel_ids: false,
         };
         GroupOrderedExec::with_functions(spec, vec![input], false, functions)

@@ -14,16 +14,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::physical_plan::ExecutionPlan;
 
 use super::spec::{group_ordered_schema, AggCall, Boundary, GroupOrderedSpec};
 use crate::ordered::guard::no_panic;
-use crate::ordered::provider::project;
 use crate::ordered::sql_args::{arity, names, text_arg, text_arg_opt};
-use crate::ordered::{Functions, InputTable, OperatorProvider, OperatorTable};
+use crate::ordered::{Functions, InputTable, OperatorProvider, OperatorTable, Plan, Scan};
 
 pub const GROUP_ORDERED_FUNCTION_NAME: &str = "ltseq_group_ordered";
 pub const GROUP_SPLIT_FUNCTION_NAME: &str = "ltseq_group_split";
@@ -142,11 +139,10 @@ impl TableFunctionImpl for GroupOrderedTableFunction {
                 aggs,
                 input_order,
             };
-            Ok(Arc::new(OperatorProvider::new(GroupOrderedSql {
-                input,
-                spec,
+            Ok(Arc::new(OperatorProvider::new(
+                GroupOrderedSql { input, spec },
                 schema,
-            })) as Arc<dyn TableProvider>)
+            )) as Arc<dyn TableProvider>)
         })
     }
 }
@@ -157,7 +153,6 @@ impl TableFunctionImpl for GroupOrderedTableFunction {
 pub struct GroupOrderedSql {
     input: InputTable,
     spec: GroupOrderedSpec,
-    schema: SchemaRef,
 }
 
 pub(super) type GroupOrderedSqlProvider = OperatorProvider<GroupOrderedSql>;
@@ -176,27 +171,16 @@ impl GroupOrderedSql {
 
 #[async_trait]
 impl OperatorTable for GroupOrderedSql {
-    fn who(&self) -> &'static str {
-        GROUP_ORDERED_FUNCTION_NAME
-    }
+    const WHO: &'static str = GROUP_ORDERED_FUNCTION_NAME;
 
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
-    }
-
-    async fn scan(
-        &self,
-        session: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        _limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
+    async fn operator(&self, Scan { session, .. }: Scan<'_>) -> Result<Plan> {
         let all: Vec<usize> = (0..self.input.schema.fields().len()).collect();
         let plan = self
             .input
             .scan(session, &all, None, GROUP_ORDERED_FUNCTION_NAME)
             .await?;
         let exec = self.spec.plan_with(plan, &Functions::of_session(session))?;
-        project(Arc::new(exec), projection)
+        Ok(Arc::new(exec))
     }
 }
 

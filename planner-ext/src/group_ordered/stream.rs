@@ -28,8 +28,7 @@ use ltseq_udf::run_id::key_changes;
 use super::exec::GroupOrderedExecSpec;
 use super::spec::{build_aggregate, Boundary, NAME};
 use super::split::CompiledSplit;
-use crate::ordered::input::{input_context, ordered_stream};
-use crate::ordered::InputOrder;
+use crate::ordered::input::input_context;
 
 enum AggState {
     Groups(Box<dyn GroupsAccumulator>),
@@ -465,16 +464,18 @@ impl RecordBatchStream for GroupOrderedStream {
 }
 
 impl GroupOrderedStream {
-    /// The stream of output partition `partition` of an operator configured by `spec`.
+    /// The stream of output partition `partition` of an operator configured by `spec`, over
+    /// `stream` (the partition's input; `input` is the plan, for reading ahead in parallel).
     pub(super) fn open(
         spec: &GroupOrderedExecSpec,
         compiled: Option<&CompiledSplit>,
         schema: SchemaRef,
+        stream: SendableRecordBatchStream,
         input: &Arc<dyn ExecutionPlan>,
         partition: usize,
         context: &Arc<TaskContext>,
     ) -> Result<Self> {
-        let parallel = spec.order == InputOrder::Parallel;
+        let parallel = spec.layout.parallel();
         let input_schema = input.schema();
         let parallel_state = parallel.then(|| Parallel {
             plan: Arc::clone(input),
@@ -487,7 +488,6 @@ impl GroupOrderedStream {
             ahead: false,
             stopped: false,
         });
-        let stream = ordered_stream(input, &spec.order, partition, context, NAME)?;
         let mut aggs = Vec::with_capacity(spec.aggs.len());
         for call in &spec.aggs {
             let expr = build_aggregate(call, &input_schema)?;

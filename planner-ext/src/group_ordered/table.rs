@@ -5,78 +5,70 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::error::Result;
 use datafusion::logical_expr::{LogicalPlan, TableScan};
-use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 
 use super::exec::{GroupOrderedExec, GroupOrderedExecSpec};
 use super::node::GroupOrderedNode;
 use super::spec::{group_ordered_schema, read_columns, AggCall, Boundary, GroupOrderedSpec, NAME};
-use crate::ordered::input::read_ordered;
-use crate::ordered::provider::project;
 use crate::ordered::rewrite::{input_scan, scan_as_node};
-use crate::ordered::{Functions, InputOrder, InputTable, OperatorProvider, OperatorTable};
+use crate::ordered::{
+    Functions, InputTable, Layout, OperatorProvider, OperatorTable, OrderedInput, Plan, Scan,
+};
 
 /// The DSL's `GroupOrdered` table.
 #[derive(Debug)]
 pub struct GroupOrderedTable {
-    input: InputTable,
-    ordinal: Option<String>,
+    input: OrderedInput,
     partition_by: Vec<String>,
     boundary: Boundary,
     aggs: Vec<AggCall>,
     /// The group ids must be 1-based and consecutive (else, for stored-order input, they
     /// may only rise, and the partitions are grouped in parallel).
     dense_ids: bool,
-    schema: SchemaRef,
 }
 
 /// The DSL's `GroupOrdered` table as a `TableProvider`.
 pub type GroupOrderedTableProvider = OperatorProvider<GroupOrderedTable>;
 
 impl OperatorProvider<GroupOrderedTable> {
-    /// `ordinal`: the input is in stored order, ascending in this column; else it is one
-    /// ordered partition.
     pub fn try_new(
-        input_name: impl Into<String>,
-        input_schema: SchemaRef,
-        ordinal: Option<String>,
+        input: OrderedInput,
         partition_by: Vec<String>,
         boundary: Boundary,
         aggs: Vec<AggCall>,
     ) -> Result<Self> {
-        let schema = group_ordered_schema(&input_schema, &aggs)?;
-        Ok(Self::new(GroupOrderedTable {
-            input: InputTable::new(input_name, input_schema),
-            ordinal,
+        let schema = group_ordered_schema(&input.table.schema, &aggs)?;
+        let table = GroupOrderedTable {
+            input,
             partition_by,
             boundary,
             aggs,
             dense_ids: true,
-            schema,
-        }))
+        };
+        Ok(Self::new(table, schema))
     }
 
     /// Lets the group ids only rise, not count from 1 (see `dense_ids`).
     pub fn with_rising_ids(self) -> Self {
+        let schema = TableProvider::schema(&self);
         let mut table = self.into_inner();
         table.dense_ids = false;
-        Self::new(table)
+        Self::new(table, schema)
     }
 }
 
 impl GroupOrderedTable {
     pub fn input(&self) -> &InputTable {
-        &self.input
+        &self.input.table
     }
 
     /// As a logical node's spec, when the input is in stored order (the ordinal is the
     /// required order); None for an input ordered by its view's `ORDER BY`.
     pub fn node_spec(&self) -> Option<GroupOrderedSpec> {
-        let ordinal = self.ordinal.clone()?;
+        let ordinal = self.input.ordinal.clone()?;
         Some(GroupOrderedSpec {
             partition_by: self.partition_by.clone(),
             boundary: self.boundary.clone(),
@@ -88,59 +80,39 @@ impl GroupOrderedTable {
 
 #[async_trait]
 impl OperatorTable for GroupOrderedTable {
-    fn who(&self) -> &'static str {
-        NAME
-    }
+    const WHO: &'static str = NAME;
 
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
-    }
-
-    async fn scan(
+    async fn operator(
         &self,
-        session: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        _limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Scan {
+            session, wanted, ..
+        }: Scan<'_>,
+    ) -> Result<Plan> {
         let functions = Functions::of_session(session);
         let needed = read_columns(
             &self.partition_by,
             &self.boundary,
             &self.aggs,
-            &self.input.schema,
+            &self.input.table.schema,
             &functions,
         )?
         .iter()
-        .map(|n| self.input.index_of(n, NAME))
+        .map(|n| self.input.table.index_of(n, NAME))
         .collect::<Result<Vec<_>>>()?;
         // Stored order, and a reader that does not need the 1-based group ids: each
         // partition of ltseq's ordered source is a consecutive range; group them in parallel.
-        let wants_ids = projection.is_none_or(|p| p.contains(&0));
+        let wants_ids = wanted.contains(&0);
         let parallel = (!wants_ids || !self.dense_ids) && self.boundary.lookbehind() <= 1;
-        let (plan, order) = read_ordered(
-            session,
-            &self.input,
-            &needed,
-            self.ordinal.as_deref(),
-            parallel,
-            NAME,
-        )
-        .await?;
-        let output_partitions = match order {
-            InputOrder::Parallel => plan.output_partitioning().partition_count().max(1),
-            _ => session.config_options().execution.target_partitions,
-        };
+        let (plan, order) = self.input.read(session, &needed, parallel, NAME).await?;
         let spec = GroupOrderedExecSpec {
-            order,
+            layout: Layout::hidden(&plan, order, session),
             partition_by: self.partition_by.clone(),
             boundary: self.boundary.clone(),
             aggs: self.aggs.clone(),
-            required_order: vec![],
-            output_partitions,
             parallel_ids: wants_ids,
         };
         let exec = GroupOrderedExec::with_functions(spec, vec![plan], true, &functions)?;
-        project(Arc::new(exec), projection)
+        Ok(Arc::new(exec))
     }
 }
 
@@ -157,12 +129,12 @@ pub(super) fn rewrite_scan(
         let Some(spec) = table.node_spec() else {
             return Ok(None);
         };
-        if table.input.resolve(session, NAME)?.table_type() == TableType::View {
+        if table.input.table.resolve(session, NAME)?.table_type() == TableType::View {
             // A view's plan would be planned here without the host's analyzer: keep the
             // provider route (the host plans the view).
             return Ok(None);
         }
-        (spec, table.input.clone())
+        (spec, table.input.table.clone())
     } else if let Some(table) = any.downcast_ref::<super::sql::GroupOrderedSqlProvider>() {
         (table.node_spec(), table.input().clone())
     } else {

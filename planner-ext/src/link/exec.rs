@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::TaskContext;
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -17,7 +17,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::index::{build_index, IndexCell, IndexState};
 use super::spec::{LinkSpec, NAME};
 use crate::ordered::input::input_context;
-use crate::ordered::{Functions, InputNeeds, Kernel, OrderedExec};
+use crate::ordered::{Batches, Functions, InputNeeds, Kernel, OrderedExec, Plan};
 
 /// The Link kernel (inputs: source, target).
 #[derive(Debug)]
@@ -56,7 +56,7 @@ impl Kernel for Link {
     const NAME: &'static str = NAME;
     type Spec = LinkSpec;
 
-    fn build(spec: LinkSpec, inputs: &[Arc<dyn ExecutionPlan>], _: &Functions) -> Result<Self> {
+    fn build(spec: LinkSpec, inputs: &[Plan], _: &Functions) -> Result<Self> {
         let [source, target] = inputs else {
             return Err(DataFusionError::Internal(format!(
                 "{NAME} takes two inputs (source, target)"
@@ -86,7 +86,7 @@ impl Kernel for Link {
         self.spec.summary()
     }
 
-    fn properties(&self, inputs: &[Arc<dyn ExecutionPlan>]) -> Result<PlanProperties> {
+    fn properties(&self, inputs: &[Plan]) -> Result<PlanProperties> {
         // The source's columns keep their positions: its orderings, equivalences and
         // constants hold for the output too (inner only removes rows).
         let source = &inputs[0];
@@ -108,18 +108,13 @@ impl Kernel for Link {
         ))
     }
 
-    fn input_needs(&self, _inputs: &[Arc<dyn ExecutionPlan>]) -> Vec<InputNeeds> {
+    fn input_needs(&self, _inputs: &[Plan]) -> Vec<InputNeeds> {
         vec![InputNeeds::any(None, true), InputNeeds::any(None, false)]
     }
 
-    fn execute(
-        &self,
-        inputs: &[Arc<dyn ExecutionPlan>],
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        let context = input_context(&context);
-        let source = inputs[0].execute(partition, Arc::clone(&context))?;
+    fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches> {
+        let ctx = input_context(&ctx);
+        let source = inputs[0].execute(partition, Arc::clone(&ctx))?;
         let cell = Arc::clone(&self.index);
         let target = Arc::clone(&inputs[1]);
         let spec = self.spec.clone();
@@ -141,7 +136,7 @@ impl Kernel for Link {
                     }
                     IndexState::Empty => {
                         *guard = IndexState::Reading;
-                        match build_index(target, spec, key_types, context).await {
+                        match build_index(target, spec, key_types, ctx).await {
                             Ok(index) => {
                                 let index = Arc::new(index);
                                 *guard = IndexState::Ready(Arc::clone(&index));

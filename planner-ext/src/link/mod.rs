@@ -20,6 +20,8 @@ mod spec;
 mod sql;
 mod table;
 
+use std::marker::PhantomData;
+
 use crate::ordered::{ExecKind, NodeKind, Operator, TableFunction};
 
 pub use exec::{Link, LinkExec};
@@ -29,8 +31,8 @@ pub use spec::{LinkJoin, LinkSpec, LINK_FUNCTION_NAME};
 pub use sql::{parse_keys, LinkTableFunction};
 pub use table::{LinkTable, LinkTableProvider};
 
-static NODE: NodeKind<LinkSpec> = NodeKind::new();
-static EXEC: ExecKind<Link> = ExecKind::new();
+static NODE: NodeKind<LinkSpec> = NodeKind(PhantomData);
+static EXEC: ExecKind<Link> = ExecKind(PhantomData);
 
 pub(crate) static OPERATOR: Operator = Operator {
     name: "Link",

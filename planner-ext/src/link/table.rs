@@ -10,14 +10,12 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::error::Result;
 use datafusion::logical_expr::{LogicalPlan, TableScan};
-use datafusion::physical_plan::ExecutionPlan;
 
 use super::exec::LinkExec;
 use super::node::LinkNode;
 use super::spec::{LinkJoin, LinkSpec, LINK_FUNCTION_NAME};
-use crate::ordered::provider::project_names;
 use crate::ordered::rewrite::{input_scan, scan_as_node, wanted};
-use crate::ordered::{InputTable, OperatorProvider, OperatorTable};
+use crate::ordered::{InputTable, OperatorProvider, OperatorTable, Plan, Scan};
 
 /// The Link operator's table.
 #[derive(Debug)]
@@ -49,12 +47,13 @@ impl OperatorProvider<LinkTable> {
                 .collect(),
         );
         let (_, schema) = spec.resolve(&source_schema, &target_schema)?;
-        Ok(Self::new(LinkTable {
+        let table = LinkTable {
             source: InputTable::new(source_name, source_schema),
             target: InputTable::new(target_name, target_schema),
             spec,
-            schema,
-        }))
+            schema: Arc::clone(&schema),
+        };
+        Ok(Self::new(table, schema))
     }
 }
 
@@ -117,25 +116,17 @@ impl LinkTable {
 
 #[async_trait]
 impl OperatorTable for LinkTable {
-    fn who(&self) -> &'static str {
-        LINK_FUNCTION_NAME
-    }
+    const WHO: &'static str = LINK_FUNCTION_NAME;
 
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
-    }
-
-    async fn scan(
+    async fn operator(
         &self,
-        session: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let wanted: Vec<usize> = match projection {
-            Some(p) => p.clone(),
-            None => (0..self.schema.fields().len()).collect(),
-        };
-        let (source_cols, target_cols, spec) = self.plan_projection(&wanted)?;
+        Scan {
+            session,
+            wanted,
+            limit,
+        }: Scan<'_>,
+    ) -> Result<Plan> {
+        let (source_cols, target_cols, spec) = self.plan_projection(wanted)?;
         // A left link keeps every source row, so a limit can go to the source.
         let source_limit = if self.spec.join == LinkJoin::Left {
             limit
@@ -148,12 +139,7 @@ impl OperatorTable for LinkTable {
             .scan(session, &source_cols, source_limit, who)
             .await?;
         let target = self.target.scan(session, &target_cols, None, who).await?;
-        let exec = Arc::new(LinkExec::try_new(source, target, spec, true)?);
-        let names: Vec<String> = wanted
-            .iter()
-            .map(|&i| self.schema.field(i).name().clone())
-            .collect();
-        project_names(exec, &names)
+        Ok(Arc::new(LinkExec::try_new(source, target, spec, true)?))
     }
 }
 

@@ -104,3 +104,48 @@ impl InputTable {
             .await
     }
 }
+
+/// An operator's input in sequence order: ltseq's stored order (ascending in `ordinal`), or,
+/// without an ordinal, one ordered partition (a view ending in `ORDER BY`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderedInput {
+    pub table: InputTable,
+    pub ordinal: Option<String>,
+}
+
+impl OrderedInput {
+    /// The table `name` (schema `schema`) in stored order by `ordinal`, or in its plan's order.
+    pub fn new(
+        name: impl Into<String>,
+        schema: SchemaRef,
+        ordinal: Option<String>,
+    ) -> Result<Self> {
+        let input = Self {
+            table: InputTable::new(name, schema),
+            ordinal,
+        };
+        input.check(input.ordinal.iter(), "the ordered input")?;
+        Ok(input)
+    }
+
+    /// Checks that every name in `names` is a column of the input.
+    pub fn check<'a>(&self, names: impl IntoIterator<Item = &'a String>, who: &str) -> Result<()> {
+        for name in names {
+            self.table.index_of(name, who)?;
+        }
+        Ok(())
+    }
+
+    /// The input scanned for the columns `needed`, in sequence order, and the shape it comes in
+    /// (see [`super::input::read_ordered`]).
+    pub async fn read(
+        &self,
+        session: &dyn Session,
+        needed: &[usize],
+        parallel: bool,
+        who: &str,
+    ) -> Result<(Arc<dyn ExecutionPlan>, super::InputOrder)> {
+        let ordinal = self.ordinal.as_deref();
+        super::input::read_ordered(session, &self.table, needed, ordinal, parallel, who).await
+    }
+}

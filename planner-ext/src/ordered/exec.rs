@@ -21,17 +21,46 @@ use std::sync::Arc;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_expr::{OrderingRequirements, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
+use datafusion::physical_plan::execution_plan::{
+    Boundedness, ChildrenPropertiesMode, EmissionType, ReplaceChildrenOptions,
+};
 use datafusion::physical_plan::{
     displayable, DisplayAs, DisplayFormatType, Distribution, ExecutionPlan,
-    ExecutionPlanProperties, PlanProperties,
+    ExecutionPlanProperties, Partitioning, PlanProperties,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::functions::Functions;
 use super::guard::{no_panic, GuardedStream};
+
+/// An execution plan, as operators hold their inputs.
+pub type Plan = Arc<dyn ExecutionPlan>;
+/// A stream of record batches, as operators produce them.
+pub type Batches = SendableRecordBatchStream;
+
+/// The one input of an operator that takes one (an internal error names `who` otherwise).
+pub fn one_input<'a>(inputs: &'a [Plan], who: &str) -> Result<&'a Plan> {
+    match inputs {
+        [input] => Ok(input),
+        _ => Err(DataFusionError::Internal(format!(
+            "{who} takes one input, got {}",
+            inputs.len()
+        ))),
+    }
+}
+
+/// Properties of an operator that emits incrementally and ends (every ltseq operator).
+pub fn incremental(eq: EquivalenceProperties, partitioning: Partitioning) -> PlanProperties {
+    PlanProperties::new(
+        eq,
+        partitioning,
+        EmissionType::Incremental,
+        Boundedness::Bounded,
+    )
+}
 
 /// What one visible input of an operator must deliver.
 #[derive(Debug, Clone)]
@@ -71,11 +100,7 @@ pub trait Kernel: fmt::Debug + Send + Sync + Sized + 'static {
 
     /// The operator configured by `spec` over `inputs` (checked against their schemas).
     /// `functions` are the scalar functions its own expressions may call.
-    fn build(
-        spec: Self::Spec,
-        inputs: &[Arc<dyn ExecutionPlan>],
-        functions: &Functions,
-    ) -> Result<Self>;
+    fn build(spec: Self::Spec, inputs: &[Plan], functions: &Functions) -> Result<Self>;
 
     fn spec(&self) -> &Self::Spec;
 
@@ -93,18 +118,13 @@ pub trait Kernel: fmt::Debug + Send + Sync + Sized + 'static {
     }
 
     /// The output's schema, orderings and partitioning.
-    fn properties(&self, inputs: &[Arc<dyn ExecutionPlan>]) -> Result<PlanProperties>;
+    fn properties(&self, inputs: &[Plan]) -> Result<PlanProperties>;
 
     /// What each input must deliver when it is visible.
-    fn input_needs(&self, inputs: &[Arc<dyn ExecutionPlan>]) -> Vec<InputNeeds>;
+    fn input_needs(&self, inputs: &[Plan]) -> Vec<InputNeeds>;
 
     /// The stream of output partition `partition` (already checked to exist).
-    fn execute(
-        &self,
-        inputs: &[Arc<dyn ExecutionPlan>],
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream>;
+    fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches>;
 }
 
 /// An ltseq operator: a [`Kernel`] over its inputs, hidden or visible.

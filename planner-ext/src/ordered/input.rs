@@ -241,27 +241,9 @@ fn check_rising(
     Ok(())
 }
 
-/// The guard of an operator that declares `declared` output partitions: an error past
-/// `declared`; for an operator that runs as one ordered stream (`all_run` false) an empty
-/// stream for the partitions after the first; `None` when this partition does the work.
-pub fn declared_partition(
-    who: &str,
-    partition: usize,
-    declared: usize,
-    schema: &SchemaRef,
-    all_run: bool,
-) -> Result<Option<SendableRecordBatchStream>> {
-    if partition >= declared {
-        return Err(DataFusionError::Internal(format!(
-            "{who}: partition {partition} requested, it has {declared}"
-        )));
-    }
-    if partition > 0 && !all_run {
-        return Ok(Some(Box::pin(EmptyRecordBatchStream::new(Arc::clone(
-            schema,
-        )))));
-    }
-    Ok(None)
+/// An empty stream of `schema` (the output of a declared partition without work).
+pub fn empty_stream(schema: &SchemaRef) -> SendableRecordBatchStream {
+    Box::pin(EmptyRecordBatchStream::new(Arc::clone(schema)))
 }
 
 /// The requirement "ascending, NULLs last, by these columns" over `schema` (names missing from

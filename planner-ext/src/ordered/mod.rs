@@ -9,6 +9,8 @@
 //!   [`OperatorTable`].
 //! - [`input`]: reading an operator's input in sequence order (one stream, partitions one
 //!   after another, or partitions in parallel), and the task context its inputs run in.
+//! - [`layout`]: [`Layout`], how a one-input operator reads its input (one stream, or
+//!   partitions in parallel) and lays out its output partitions.
 //! - [`catalog`]: finding input tables by name in a session.
 //! - [`functions`]: the scalar functions an operator's own SQL expressions may call.
 //! - [`registry`]: [`Operator`], what an operator registers with the planner, the codecs and the
@@ -23,6 +25,7 @@ pub mod exec;
 pub mod functions;
 pub mod guard;
 pub mod input;
+pub mod layout;
 pub mod node;
 pub mod provider;
 pub mod registry;
@@ -30,10 +33,11 @@ pub mod rewrite;
 pub mod scalar_serde;
 pub mod sql_args;
 
-pub use catalog::{lookup_table, InputTable};
-pub use exec::{InputNeeds, Kernel, OrderedExec};
+pub use catalog::{lookup_table, InputTable, OrderedInput};
+pub use exec::{incremental, one_input, Batches, InputNeeds, Kernel, OrderedExec, Plan};
 pub use functions::Functions;
 pub use input::InputOrder;
+pub use layout::{HasLayout, Layout};
 pub use node::{NodeSpec, OrderedNode};
-pub use provider::{OperatorProvider, OperatorTable};
+pub use provider::{OperatorProvider, OperatorTable, Scan};
 pub use registry::{ExecKind, NodeKind, Operator, TableFunction};

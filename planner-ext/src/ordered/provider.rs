@@ -20,41 +20,49 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::ExecutionPlan;
 
+use super::exec::Plan;
 use super::guard::no_panic_async;
+
+/// What a scan of an operator's table asks for.
+#[derive(Clone, Copy)]
+pub struct Scan<'a> {
+    /// The scanning session (where the inputs are looked up).
+    pub session: &'a dyn Session,
+    /// The columns of the table's schema the query reads.
+    pub wanted: &'a [usize],
+    /// At most this many rows are read, if the operator can stop early.
+    pub limit: Option<usize>,
+}
 
 /// An operator as a table.
 #[async_trait]
 pub trait OperatorTable: fmt::Debug + Send + Sync + 'static {
     /// Names the table in errors (`ltseq_link`, `LtseqWindowExec`, ...).
-    fn who(&self) -> &'static str;
+    const WHO: &'static str;
 
-    fn schema(&self) -> SchemaRef;
-
-    /// The operator over its inputs, producing the columns `projection` of [`Self::schema`]
-    /// (all when `None`), in that order; at most `limit` rows if it can stop early.
-    async fn scan(
-        &self,
-        session: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>>;
+    /// The operator over its inputs, producing (at least) the columns `scan.wanted` of the
+    /// table's schema, named as there, in any order.
+    async fn operator(&self, scan: Scan<'_>) -> Result<Plan>;
 }
 
 /// An [`OperatorTable`] as a DataFusion `TableProvider`.
 #[derive(Debug)]
-pub struct OperatorProvider<T: OperatorTable>(T);
+pub struct OperatorProvider<T: OperatorTable> {
+    table: T,
+    schema: SchemaRef,
+}
 
 impl<T: OperatorTable> OperatorProvider<T> {
-    pub fn new(table: T) -> Self {
-        Self(table)
+    pub fn new(table: T, schema: SchemaRef) -> Self {
+        Self { table, schema }
     }
 
     pub fn table(&self) -> &T {
-        &self.0
+        &self.table
     }
 
     pub fn into_inner(self) -> T {
-        self.0
+        self.table
     }
 }
 
@@ -62,14 +70,14 @@ impl<T: OperatorTable> Deref for OperatorProvider<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.0
+        &self.table
     }
 }
 
 #[async_trait]
 impl<T: OperatorTable> TableProvider for OperatorProvider<T> {
     fn schema(&self) -> SchemaRef {
-        self.0.schema()
+        Arc::clone(&self.schema)
     }
 
     fn table_type(&self) -> TableType {
@@ -98,7 +106,21 @@ impl<T: OperatorTable> TableProvider for OperatorProvider<T> {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        no_panic_async(self.0.who(), self.0.scan(session, projection, limit)).await
+        let wanted: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
+        let names: Vec<String> = wanted
+            .iter()
+            .map(|&i| self.schema.field(i).name().clone())
+            .collect();
+        let scan = Scan {
+            session,
+            wanted: &wanted,
+            limit,
+        };
+        let exec = no_panic_async(T::WHO, self.table.operator(scan)).await?;
+        project_names(exec, &names)
     }
 }
 

@@ -100,20 +100,8 @@ fn from_value<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> Resul
         .map_err(|e| DataFusionError::Internal(format!("ltseq codec: not a {what} spec: {e}")))
 }
 
-/// The [`NodeCodec`] of `OrderedNode<S>`.
-pub struct NodeKind<S>(PhantomData<fn() -> S>);
-
-impl<S> NodeKind<S> {
-    pub const fn new() -> Self {
-        Self(PhantomData)
-    }
-}
-
-impl<S> Default for NodeKind<S> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// The [`NodeCodec`] of `OrderedNode<S>` (`NodeKind(PhantomData)`).
+pub struct NodeKind<S>(pub PhantomData<fn() -> S>);
 
 impl<S: NodeSpec> NodeKind<S> {
     fn downcast<'a>(&self, node: &'a dyn UserDefinedLogicalNode) -> Option<&'a OrderedNode<S>> {
@@ -155,20 +143,8 @@ impl<S: NodeSpec> NodeCodec for NodeKind<S> {
     }
 }
 
-/// The [`ExecCodec`] of `OrderedExec<K>`.
-pub struct ExecKind<K>(PhantomData<fn() -> K>);
-
-impl<K> ExecKind<K> {
-    pub const fn new() -> Self {
-        Self(PhantomData)
-    }
-}
-
-impl<K> Default for ExecKind<K> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// The [`ExecCodec`] of `OrderedExec<K>` (`ExecKind(PhantomData)`).
+pub struct ExecKind<K>(pub PhantomData<fn() -> K>);
 
 impl<K: Kernel> ExecCodec for ExecKind<K> {
     fn name(&self) -> &'static str {

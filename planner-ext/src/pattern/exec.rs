@@ -5,17 +5,17 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::TaskContext;
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::{
-    ExecutionPlan, ExecutionPlanProperties, Partitioning, PlanProperties,
-};
+use datafusion::physical_plan::{ExecutionPlan, PlanProperties};
 use serde::{Deserialize, Serialize};
 
 use super::stream::PatternStream;
-use crate::ordered::input::{ascending_requirement, declared_partition, ordered_stream};
-use crate::ordered::{Functions, InputNeeds, InputOrder, Kernel, OrderedExec};
+use crate::ordered::input::empty_stream;
+use crate::ordered::{
+    Batches, Functions, HasLayout, InputNeeds, Kernel, Layout, OrderedExec, Plan,
+};
 
 pub(super) const NAME: &str = "LtseqPatternExec";
 /// The count output's column.
@@ -71,19 +71,24 @@ pub fn pattern_schema(
     })
 }
 
-/// Everything that configures a physical Pattern operator.
+/// Everything that configures a physical Pattern operator (in parallel, each partition is
+/// matched on its own, reading into the next ones for matches that start at its end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatternSpec {
-    /// How the input delivers its rows in sequence order (`Parallel`: each partition matched
-    /// on its own, reading into the next ones for matches that start at its end).
-    pub order: InputOrder,
+    pub layout: Layout,
     pub steps: Vec<String>,
     pub partition_by: Vec<String>,
-    /// With a visible input: the order it must have (ascending, NULLs last, one partition).
-    pub required_order: Vec<String>,
     pub output: PatternOutput,
-    /// Declared output partitions (all rows in partition 0 unless in parallel).
-    pub output_partitions: usize,
+}
+
+impl HasLayout for PatternSpec {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn layout_mut(&mut self) -> &mut Layout {
+        &mut self.layout
+    }
 }
 
 /// The Pattern kernel.
@@ -108,44 +113,19 @@ impl OrderedExec<Pattern> {
         hide_input: bool,
     ) -> Result<Self> {
         let spec = PatternSpec {
-            order: concat_by.map_or(InputOrder::Single, InputOrder::Concat),
+            layout: Layout::stream(concat_by, partition_by.clone()),
             steps,
-            required_order: partition_by.clone(),
             partition_by,
             output,
-            output_partitions: 1,
         };
         Self::new(spec, vec![input], hide_input)
     }
 
-    /// Matches each input partition in parallel (the input's partitions must be consecutive
-    /// ranges of the sequence, in order, and re-executable: ltseq's stored-order source). Not
-    /// with a `fetch` (a limit reads in order and stops).
+    /// Matches each input partition in parallel. Not with a `fetch` (a limit reads in order
+    /// and stops).
     pub fn with_parallel_partitions(self) -> Result<Self> {
-        if !self.hides_inputs()
-            || matches!(self.spec().output, PatternOutput::Rows { fetch: Some(_) })
-        {
-            return Err(DataFusionError::Internal(format!(
-                "{NAME}: parallel partitions need a hidden input and no fetch"
-            )));
-        }
-        let n = self.input().output_partitioning().partition_count().max(1);
-        self.with_spec(|s| {
-            s.order = InputOrder::Parallel;
-            s.output_partitions = n;
-        })
-    }
-
-    /// Requires the (visible) input ordered by the partition columns, then `order_by`.
-    pub fn with_required_order(self, order_by: Vec<String>) -> Result<Self> {
-        self.with_spec(|s| {
-            s.required_order = s.partition_by.iter().cloned().chain(order_by).collect();
-        })
-    }
-
-    /// Declares `n` output partitions, all but the first empty.
-    pub fn with_output_partitions(self, n: usize) -> Result<Self> {
-        self.with_spec(|s| s.output_partitions = n.max(1))
+        let allowed = !matches!(self.spec().output, PatternOutput::Rows { fetch: Some(_) });
+        self.in_parallel(allowed, "no fetch", |_| {})
     }
 }
 
@@ -153,16 +133,12 @@ impl Kernel for Pattern {
     const NAME: &'static str = NAME;
     type Spec = PatternSpec;
 
-    fn build(spec: PatternSpec, inputs: &[Arc<dyn ExecutionPlan>], _: &Functions) -> Result<Self> {
+    fn build(spec: PatternSpec, inputs: &[Plan], _: &Functions) -> Result<Self> {
         let [input] = inputs else {
             return Err(DataFusionError::Internal(format!("{NAME} takes one input")));
         };
         let input_schema = input.schema();
-        let concat = match &spec.order {
-            InputOrder::Concat(name) => Some(name),
-            _ => None,
-        };
-        for name in spec.partition_by.iter().chain(concat) {
+        for name in spec.partition_by.iter().chain(spec.layout.concat_by()) {
             input_schema.index_of(name).map_err(|_| {
                 DataFusionError::Plan(format!("{NAME}: the input has no column {name:?}"))
             })?;
@@ -189,52 +165,34 @@ impl Kernel for Pattern {
     }
 
     fn tag(&self) -> String {
-        if self.spec.order == InputOrder::Parallel {
-            format!("[{} partitions in parallel]", self.spec.output_partitions)
-        } else {
-            String::new()
-        }
+        self.spec.layout.tag()
     }
 
-    fn properties(&self, _inputs: &[Arc<dyn ExecutionPlan>]) -> Result<PlanProperties> {
+    fn properties(&self, _inputs: &[Plan]) -> Result<PlanProperties> {
         Ok(PlanProperties::new(
             EquivalenceProperties::new(Arc::clone(&self.schema)),
-            Partitioning::UnknownPartitioning(self.spec.output_partitions.max(1)),
+            self.spec.layout.partitioning(),
             EmissionType::Incremental,
             Boundedness::Bounded,
         ))
     }
 
-    fn input_needs(&self, inputs: &[Arc<dyn ExecutionPlan>]) -> Vec<InputNeeds> {
-        let ordering = ascending_requirement(&inputs[0].schema(), &self.spec.required_order);
+    fn input_needs(&self, inputs: &[Plan]) -> Vec<InputNeeds> {
         let rows = matches!(self.spec.output, PatternOutput::Rows { .. });
-        vec![InputNeeds::single(ordering, rows)]
+        self.spec.layout.input_needs(&inputs[0], rows)
     }
 
-    fn execute(
-        &self,
-        inputs: &[Arc<dyn ExecutionPlan>],
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        let parallel = self.spec.order == InputOrder::Parallel;
-        let declared = self.spec.output_partitions.max(1);
-        if let Some(empty) = declared_partition(NAME, partition, declared, &self.schema, parallel)?
-        {
-            return Ok(empty);
-        }
+    fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches> {
         let input = &inputs[0];
-        // A visible input is made one ordered partition by the optimizer (the input needs); a
-        // hidden one must be, unless read in parallel or in order.
-        let partitions = input.output_partitioning().partition_count();
-        if self.spec.order == InputOrder::Single && partitions != 1 {
-            return Err(DataFusionError::Plan(format!(
-                "{NAME} needs its ordered input as one partition, got {partitions}"
-            )));
-        }
+        let Some(stream) = self.spec.layout.open(NAME, input, partition, &ctx)? else {
+            return Ok(empty_stream(&self.schema));
+        };
         let input_schema = input.schema();
-        let lookahead = parallel.then(|| (Arc::clone(input), partition + 1, Arc::clone(&context)));
-        let stream = ordered_stream(input, &self.spec.order, partition, &context, NAME)?;
+        let lookahead = self
+            .spec
+            .layout
+            .parallel()
+            .then(|| (Arc::clone(input), partition + 1, Arc::clone(&ctx)));
         let index_of = |names: &[String]| -> Result<Vec<usize>> {
             names
                 .iter()

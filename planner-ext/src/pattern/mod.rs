@@ -17,6 +17,8 @@ mod sql;
 mod stream;
 mod table;
 
+use std::marker::PhantomData;
+
 use crate::ordered::{ExecKind, Operator, TableFunction};
 
 pub use exec::{pattern_schema, Pattern, PatternExec, PatternOutput, PatternSpec, COUNT_COLUMN};
@@ -25,7 +27,7 @@ pub use sql::{
 };
 pub use table::{PatternTable, PatternTableProvider};
 
-static EXEC: ExecKind<Pattern> = ExecKind::new();
+static EXEC: ExecKind<Pattern> = ExecKind(PhantomData);
 
 pub(crate) static OPERATOR: Operator = Operator {
     name: "Pattern",

@@ -5,16 +5,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::error::Result;
-use datafusion::physical_plan::ExecutionPlan;
 
 use super::exec::{pattern_schema, PatternExec, PatternOutput};
 use crate::ordered::guard::no_panic;
-use crate::ordered::provider::project;
 use crate::ordered::sql_args::{arity, names, text_arg, text_arg_opt};
-use crate::ordered::{InputTable, OperatorProvider, OperatorTable};
+use crate::ordered::{InputTable, OperatorProvider, OperatorTable, Plan, Scan};
 
 pub const SEARCH_PATTERN_FUNCTION_NAME: &str = "ltseq_search_pattern";
 pub const SEARCH_PATTERN_COUNT_FUNCTION_NAME: &str = "ltseq_search_pattern_count";
@@ -64,14 +61,16 @@ impl TableFunctionImpl for PatternTableFunction {
                 PatternOutput::Rows { fetch: None }
             };
             let schema = pattern_schema(&input.schema, &steps, output)?;
-            Ok(Arc::new(OperatorProvider::new(PatternSql {
-                input,
-                order,
-                steps,
-                partition_by,
-                output,
+            Ok(Arc::new(OperatorProvider::new(
+                PatternSql {
+                    input,
+                    order,
+                    steps,
+                    partition_by,
+                    output,
+                },
                 schema,
-            })) as Arc<dyn TableProvider>)
+            )) as Arc<dyn TableProvider>)
         })
     }
 }
@@ -85,25 +84,13 @@ pub struct PatternSql {
     steps: Vec<String>,
     partition_by: Vec<String>,
     output: PatternOutput,
-    schema: SchemaRef,
 }
 
 #[async_trait]
 impl OperatorTable for PatternSql {
-    fn who(&self) -> &'static str {
-        SEARCH_PATTERN_FUNCTION_NAME
-    }
+    const WHO: &'static str = SEARCH_PATTERN_FUNCTION_NAME;
 
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
-    }
-
-    async fn scan(
-        &self,
-        session: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
+    async fn operator(&self, Scan { session, limit, .. }: Scan<'_>) -> Result<Plan> {
         let all: Vec<usize> = (0..self.input.schema.fields().len()).collect();
         let plan = self
             .input
@@ -121,7 +108,13 @@ impl OperatorTable for PatternSql {
             output,
             false,
         )?
-        .with_required_order(self.order.clone())?;
-        project(Arc::new(exec), projection)
+        .with_input_order(
+            self.partition_by
+                .iter()
+                .chain(&self.order)
+                .cloned()
+                .collect(),
+        )?;
+        Ok(Arc::new(exec))
     }
 }

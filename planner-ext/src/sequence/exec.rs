@@ -23,7 +23,7 @@ use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::ordered::input::input_context;
-use crate::ordered::{Functions, InputNeeds, Kernel, OrderedExec};
+use crate::ordered::{Batches, Functions, InputNeeds, Kernel, OrderedExec, Plan};
 
 /// The ordinal column's default name.
 pub const DEFAULT_ORDINAL_COLUMN: &str = "__ltseq_rn";
@@ -85,7 +85,7 @@ impl Kernel for Sequence {
     const NAME: &'static str = "LtseqSequenceExec";
     type Spec = SequenceSpec;
 
-    fn build(spec: SequenceSpec, inputs: &[Arc<dyn ExecutionPlan>], _: &Functions) -> Result<Self> {
+    fn build(spec: SequenceSpec, inputs: &[Plan], _: &Functions) -> Result<Self> {
         let [input] = inputs else {
             return Err(DataFusionError::Internal(format!(
                 "{} takes one input",
@@ -108,7 +108,7 @@ impl Kernel for Sequence {
         write!(f, "{}: {}", Self::NAME, self.summary())
     }
 
-    fn properties(&self, inputs: &[Arc<dyn ExecutionPlan>]) -> Result<PlanProperties> {
+    fn properties(&self, inputs: &[Plan]) -> Result<PlanProperties> {
         let input = &inputs[0];
         let mut eq = EquivalenceProperties::new(Arc::clone(&self.schema));
         // Rows pass through in order, so every ordering of the input still holds (the input's
@@ -135,7 +135,7 @@ impl Kernel for Sequence {
         ))
     }
 
-    fn input_needs(&self, inputs: &[Arc<dyn ExecutionPlan>]) -> Vec<InputNeeds> {
+    fn input_needs(&self, inputs: &[Plan]) -> Vec<InputNeeds> {
         // Keep whatever order the input has: that order is what this node numbers. An ordered
         // input is ordered as one stream: keep it one partition, so the optimizer cannot
         // replace its final merge by per-partition sorts (the ordinals number partition after
@@ -153,13 +153,8 @@ impl Kernel for Sequence {
         vec![needs]
     }
 
-    fn execute(
-        &self,
-        inputs: &[Arc<dyn ExecutionPlan>],
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        let input = inputs[0].execute(partition, input_context(&context))?;
+    fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches> {
+        let input = inputs[0].execute(partition, input_context(&ctx))?;
         Ok(Box::pin(SequenceStream {
             input,
             schema: Arc::clone(&self.schema),

@@ -13,6 +13,8 @@ mod exec;
 mod node;
 mod table;
 
+use std::marker::PhantomData;
+
 use crate::ordered::{ExecKind, NodeKind, Operator, TableFunction};
 
 pub use exec::{sequence_schema, Sequence, SequenceExec, SequenceSpec, DEFAULT_ORDINAL_COLUMN};
@@ -21,8 +23,8 @@ pub use table::{
     SequenceTable, SequenceTableFunction, SequenceTableProvider, SEQUENCE_FUNCTION_NAME,
 };
 
-static NODE: NodeKind<SequenceSpec> = NodeKind::new();
-static EXEC: ExecKind<Sequence> = ExecKind::new();
+static NODE: NodeKind<SequenceSpec> = NodeKind(PhantomData);
+static EXEC: ExecKind<Sequence> = ExecKind(PhantomData);
 
 pub(crate) static OPERATOR: Operator = Operator {
     name: "Sequence",

@@ -8,18 +8,16 @@ use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{LogicalPlan, TableScan};
-use datafusion::physical_plan::ExecutionPlan;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::exec::{sequence_schema, SequenceExec, DEFAULT_ORDINAL_COLUMN};
 use super::node::SequenceNode;
 use crate::ordered::guard::no_panic;
-use crate::ordered::provider::project_names;
 use crate::ordered::registry::ProviderCodec;
 use crate::ordered::rewrite::{input_scan, scan_as_node, wanted};
 use crate::ordered::sql_args::{arity, text_arg, text_arg_opt};
-use crate::ordered::{InputTable, OperatorProvider, OperatorTable};
+use crate::ordered::{InputTable, OperatorProvider, OperatorTable, Plan, Scan};
 
 /// The table function's SQL name.
 pub const SEQUENCE_FUNCTION_NAME: &str = "ltseq_sequence";
@@ -43,11 +41,12 @@ impl OperatorProvider<SequenceTable> {
     ) -> Result<Self> {
         let ordinal = ordinal.into();
         let schema = sequence_schema(input_schema.as_ref(), &ordinal)?;
-        Ok(Self::new(SequenceTable {
+        let table = SequenceTable {
             input: InputTable::new(input_name, input_schema),
             ordinal,
-            schema,
-        }))
+            schema: Arc::clone(&schema),
+        };
+        Ok(Self::new(table, schema))
     }
 }
 
@@ -79,30 +78,22 @@ impl SequenceTable {
 
 #[async_trait]
 impl OperatorTable for SequenceTable {
-    fn who(&self) -> &'static str {
-        SEQUENCE_FUNCTION_NAME
-    }
+    const WHO: &'static str = SEQUENCE_FUNCTION_NAME;
 
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
-    }
-
-    async fn scan(
+    async fn operator(
         &self,
-        session: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let wanted: Vec<usize> = match projection {
-            Some(p) => p.clone(),
-            None => (0..self.schema.fields().len()).collect(),
-        };
+        Scan {
+            session,
+            wanted,
+            limit,
+        }: Scan<'_>,
+    ) -> Result<Plan> {
         // Read only the input columns the query needs.
         let input_plan = self
             .input
             .scan(
                 session,
-                &self.input_columns(&wanted),
+                &self.input_columns(wanted),
                 limit,
                 SEQUENCE_FUNCTION_NAME,
             )
@@ -118,12 +109,11 @@ impl OperatorTable for SequenceTable {
         } else {
             input_plan
         };
-        let exec = Arc::new(SequenceExec::try_new(
+        Ok(Arc::new(SequenceExec::try_new(
             input_plan,
             self.ordinal.clone(),
             true,
-        )?);
-        project_names(exec, &self.names(&wanted))
+        )?))
     }
 }
 

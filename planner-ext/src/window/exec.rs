@@ -5,34 +5,38 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{FieldRef, Schema, SchemaRef};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::TaskContext;
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::{
-    ExecutionPlan, ExecutionPlanProperties, Partitioning, PlanProperties,
-};
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, PlanProperties};
 use serde::{Deserialize, Serialize};
 
 use super::call::{PreparedCall, WindowCall};
 use super::stream::WindowStream;
-use crate::ordered::input::{declared_partition, ordered_stream};
-use crate::ordered::{Functions, InputNeeds, InputOrder, Kernel, OrderedExec};
+use crate::ordered::input::empty_stream;
+use crate::ordered::{
+    Batches, Functions, HasLayout, InputNeeds, InputOrder, Kernel, Layout, OrderedExec, Plan,
+};
 
 pub(super) const NAME: &str = "LtseqWindowExec";
 
-/// What a Window operator computes, and how it reads its input.
+/// What a Window operator computes, and how it reads its input (in window order, as one
+/// partition or as partitions in order one after another; never in parallel).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowSpec {
-    /// The input delivers its rows in window order as one partition (`Single`) or as
-    /// partitions in order one after another (`Concat`).
-    pub order: InputOrder,
+    pub layout: Layout,
     pub partition_by: Vec<String>,
     pub calls: Vec<WindowCall>,
-    /// Declared output partitions: the rows all come out of partition 0, the others are
-    /// empty. The operator runs as one ordered stream; a host that sees a single partition
-    /// splits it round-robin for parallelism, which scatters the order that a following ltseq
-    /// operator needs. With the host's partition count declared, it leaves the stream whole.
-    pub output_partitions: usize,
+}
+
+impl HasLayout for WindowSpec {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn layout_mut(&mut self) -> &mut Layout {
+        &mut self.layout
+    }
 }
 
 /// The Window kernel.
@@ -58,18 +62,11 @@ impl OrderedExec<Window> {
         hide_input: bool,
     ) -> Result<Self> {
         let spec = WindowSpec {
-            order: concat_by.map_or(InputOrder::Single, InputOrder::Concat),
+            layout: Layout::stream(concat_by, vec![]),
             partition_by,
             calls,
-            output_partitions: 1,
         };
         Self::new(spec, vec![input], hide_input)
-    }
-
-    /// Declares `n` output partitions, all but the first empty (see
-    /// [`WindowSpec::output_partitions`]).
-    pub fn with_output_partitions(self, n: usize) -> Result<Self> {
-        self.with_spec(|s| s.output_partitions = n.max(1))
     }
 
     pub fn partition_by(&self) -> &[String] {
@@ -112,12 +109,12 @@ impl Kernel for Window {
     const NAME: &'static str = NAME;
     type Spec = WindowSpec;
 
-    fn build(spec: WindowSpec, inputs: &[Arc<dyn ExecutionPlan>], _: &Functions) -> Result<Self> {
+    fn build(spec: WindowSpec, inputs: &[Plan], _: &Functions) -> Result<Self> {
         let [input] = inputs else {
             return Err(DataFusionError::Internal(format!("{NAME} takes one input")));
         };
         let input_schema = input.schema();
-        match &spec.order {
+        match &spec.layout.order {
             InputOrder::Concat(name) => {
                 input_schema.index_of(name).map_err(|_| {
                     DataFusionError::Plan(format!("{NAME}: no input column named {name:?}"))
@@ -174,7 +171,7 @@ impl Kernel for Window {
         )
     }
 
-    fn properties(&self, inputs: &[Arc<dyn ExecutionPlan>]) -> Result<PlanProperties> {
+    fn properties(&self, inputs: &[Plan]) -> Result<PlanProperties> {
         // Rows pass through in order and keep their columns' positions: every ordering and
         // equivalence of the input still holds.
         let mut eq = EquivalenceProperties::new(Arc::clone(&self.schema));
@@ -188,30 +185,20 @@ impl Kernel for Window {
         );
         Ok(PlanProperties::new(
             eq,
-            Partitioning::UnknownPartitioning(self.spec.output_partitions.max(1)),
+            self.spec.layout.partitioning(),
             EmissionType::Incremental,
             Boundedness::Bounded,
         ))
     }
 
-    fn input_needs(&self, _inputs: &[Arc<dyn ExecutionPlan>]) -> Vec<InputNeeds> {
-        vec![match self.spec.order {
-            InputOrder::Concat(_) => InputNeeds::any(None, true),
-            _ => InputNeeds::single(None, true),
-        }]
+    fn input_needs(&self, inputs: &[Plan]) -> Vec<InputNeeds> {
+        self.spec.layout.input_needs(&inputs[0], true)
     }
 
-    fn execute(
-        &self,
-        inputs: &[Arc<dyn ExecutionPlan>],
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        let declared = self.spec.output_partitions.max(1);
-        if let Some(empty) = declared_partition(NAME, partition, declared, &self.schema, false)? {
-            return Ok(empty);
-        }
-        let input = ordered_stream(&inputs[0], &self.spec.order, 0, &context, NAME)?;
+    fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches> {
+        let Some(input) = self.spec.layout.open(NAME, &inputs[0], partition, &ctx)? else {
+            return Ok(empty_stream(&self.schema));
+        };
         Ok(Box::pin(WindowStream::new(
             input,
             Arc::clone(&self.schema),

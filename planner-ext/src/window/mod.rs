@@ -24,13 +24,15 @@ mod exec;
 mod stream;
 mod table;
 
+use std::marker::PhantomData;
+
 use crate::ordered::{ExecKind, Operator};
 
 pub use call::{describe_call, window_function, CallError, CallInfo, WindowArg, WindowCall};
 pub use exec::{window_schema, Window, WindowExec, WindowSpec};
 pub use table::{WindowTable, WindowTableProvider};
 
-static EXEC: ExecKind<Window> = ExecKind::new();
+static EXEC: ExecKind<Window> = ExecKind(PhantomData);
 
 pub(crate) static OPERATOR: Operator = Operator {
     name: "Window",
