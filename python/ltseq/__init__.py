@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from . import accessors as _accessors  # noqa: F401  (adds .s / .dt to expressions)
 from ._native import __version__
 from .exceptions import (
     ColumnNotFoundError,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .expr import Column
+from ._expr import Column
 from .link import LinkRef, resolve
 
 

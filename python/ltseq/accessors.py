@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .expr import BinaryOp, Cast, Expr, Func, Literal, _wrap
+from ._expr import BinaryOp, Cast, Expr, Func, Literal, _wrap, extend
 
 
 def _string(what: str, e: Expr) -> Expr:
@@ -246,3 +246,21 @@ class _Plus(Expr):
 
     def __repr__(self) -> str:
         return f"{self.left!r}.dt.add({self.right!r})"
+
+
+@extend
+class AccessorMethods:
+    """The accessor properties of every expression (see :class:`Expr`)."""
+
+    @property
+    def s(self: Any) -> StringAccessor:
+        """String functions: ``r.name.s.lower()``, ``.contains(..)``, ``.split(sep, i)``, ..."""
+        return StringAccessor(self)
+
+    @property
+    def dt(self: Any) -> DateTimeAccessor:
+        """Date and time functions: ``r.day.dt.year()``, ``.add(days=1)``, ``.diff(other)``, ..."""
+        return DateTimeAccessor(self)
+
+    # ``r.x.str`` is another name for ``r.x.s`` (pandas' spelling).
+    str = s

@@ -7,10 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
+from ._expr import Column, Expr, _wrap
+from ._operators import stage
 from ._proxy import RowProxy
+from ._relation import HIDDEN_PREFIX, Rel, T, check_user_name, order_sql, plan_schema
+from ._sql import quote_ident
 from ._types import NUMERIC
 from .exceptions import ColumnNotFoundError
-from .expr import Column, Expr, _wrap
 
 if TYPE_CHECKING:  # pragma: no cover
     from .table import LTSeq
@@ -229,8 +234,6 @@ def capture_aggs(
     table: LTSeq, fn: Callable[[Any], Any] | None, named: Mapping[str, Callable[[Any], Any]], order_sql: str
 ) -> dict[str, Expr]:
     """``{name: aggregate expression}`` from ``agg(lambda g: {...})`` or ``agg(name=lambda g: ...)``."""
-    from .table import _check_user_name
-
     g = AggProxy(table._proxy(), order_sql)
     items: list[tuple[str, Any]] = []
     if fn is not None:
@@ -248,7 +251,7 @@ def capture_aggs(
         raise ValueError("agg() needs at least one aggregate, e.g. n=lambda g: g.count()")
     out: dict[str, Expr] = {}
     for name, value in items:
-        _check_user_name(name, "agg() column name")
+        check_user_name(name, "agg() column name")
         if name in out:
             raise ValueError(f"agg(): {name!r} is given twice")
         if isinstance(value, AggColumn):
@@ -286,3 +289,34 @@ def key_exprs(table: LTSeq, key: Any) -> dict[str, Expr]:
             out[e._default_name()] = e
         return out
     raise TypeError(f"group_by() takes column names or a row lambda, not {type(key).__name__}")
+
+
+def aggregate(
+    t: LTSeq, keys: dict[str, Expr], fn: Callable[[Any], Any] | None, named: Mapping[str, Callable[[Any], Any]]
+) -> LTSeq:
+    """One row per distinct key of ``t`` (sorted by the keys, NULL last), or one row without
+    keys, with the aggregates ``fn`` / ``named`` return."""
+    aggs = capture_aggs(t, fn, named, order_sql(t._rel.order))
+    names = [*keys, *aggs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"agg(): the output columns {dupes} are given twice")
+    for n in keys:
+        check_user_name(n, "group key name")
+    base, staged, sources = stage(t, [*keys.values(), *aggs.values()])
+    select = [f"{e.to_sql()} AS {quote_ident(n)}" for n, e in zip(names, staged)]
+    key_sql = [e.to_sql() for e in staged[: len(keys)]]
+    hidden: tuple[str, ...] = ()
+    if keys:
+        order = tuple((n, False) for n in keys)
+    else:
+        one = f"{HIDDEN_PREFIX}g"
+        select.append(f"0 AS {quote_ident(one)}")
+        hidden, order = (one,), ((one, False),)
+    sql = f"SELECT {', '.join(select)} FROM ({base}) AS {T}"
+    if keys:
+        sql += f" GROUP BY {', '.join(key_sql)}"
+    schema = plan_schema(t._ctx, sql)
+    visible = pa.schema([schema.field(i) for i in range(len(names))])
+    sort_keys = tuple((n, False) for n in keys) or None
+    return t._with(Rel(sql, visible, hidden, order, sort_keys, sources))

@@ -16,13 +16,19 @@ back to the rows of each group.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from . import _sql
+import pyarrow as pa
+
+from . import _native, _sql
+from . import window as window_module
+from ._expr import Column, Expr, Func, IfElse, Literal, _wrap
+from ._operators import ordered_input, register_operator, stage
+from ._relation import Rel, T, check_user_name, new_name, order_sql, plan_schema, require_order
 from ._types import NUMERIC
-from .exceptions import SortRequiredError
-from .expr import Column, Expr, Func, IfElse, Literal, _wrap
-from .window import Window, innermost_windows, replace_nodes, row_number
+from .link import contains_lookup
+from .window import _SEQUENCE, Window, contains_window, innermost_windows, replace_nodes, row_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from .table import LTSeq
@@ -257,13 +263,26 @@ def group_ids(t: LTSeq, key: Any, split: Any, partition_by: Any) -> tuple[Expr, 
             raise TypeError(f"group_ordered() keys are column names or lambdas, not {type(k).__name__}")
     if not keys:
         raise ValueError("group_ordered() needs a key (a name, several names, or a lambda) or split=")
-    run = Window("run_id", keys, "int64", f"run_id({', '.join(repr(k) for k in keys)})", partition_by=parts)
+    run = Window("run_id", keys, f"run_id({', '.join(repr(k) for k in keys)})", partition_by=parts)
     if not parts:
         return run, parts, ("keys", keys)  # run ids over the whole table are the group ids
     # Within partitions, a group starts where the run id changes (or the partition starts);
     # the group id counts starts over the whole table.
     start = run != run.shift(1, default=0, partition_by=parts)
     return IfElse(start, Literal(1), Literal(0)).cum_sum(), parts, ("keys", keys)
+
+
+def group_ordered(t: LTSeq, key: Any, split: Any, partition_by: Any) -> NestedTable:
+    """``t.group_ordered(...)``: ``t`` with each row's group id in a hidden column."""
+    if (key is None) == (split is None):
+        raise TypeError("group_ordered() takes a key or split=, exactly one of them")
+    require_order(t._rel, "group_ordered()")
+    gid_expr, parts, boundary = group_ids(t, key, split, partition_by)
+    gid = new_name("gid")
+    base, (gid_expr,), sources = stage(t, [gid_expr])
+    out = [(f"{T}.{_sql.quote_ident(c)}", c) for c in t.columns]
+    rel = t._derive_rel(out, hidden_extra=[(gid_expr.to_sql(), gid)], base_sql=base, sources=sources)
+    return NestedTable(t._with(rel), gid, parts, boundary, source=t)
 
 
 class NestedTable:
@@ -308,8 +327,6 @@ class NestedTable:
         the aggregates; ``exprs`` rewritten to read the aggregate columns; those columns' names;
         and what must stay alive while the query is used. With ``having``, only the groups where
         it holds. On the GroupOrdered operator when it can, else ``GROUP BY`` the group id."""
-        from .table import _T, _new_name, _order_sql
-
         rel = self._t._rel
         found: list[GroupAgg] = []
         for e in [*exprs.values(), *([having] if having is not None else [])]:
@@ -331,40 +348,36 @@ class NestedTable:
             inner, op_mapping, source = fast
             gid_col = op_mapping[id(gid_agg)].to_sql()
             cols = [c.name for c in op_mapping.values() if isinstance(c, Column) and c is not op_mapping[id(gid_agg)]]
-            picked = "".join(f", {_T}.{_sql.quote_ident(c)}" for c in cols)
-            sql = f"SELECT {gid_col} AS {_sql.quote_ident(self._gid)}{picked} FROM ({inner}) AS {_T}"
+            picked = "".join(f", {T}.{_sql.quote_ident(c)}" for c in cols)
+            sql = f"SELECT {gid_col} AS {_sql.quote_ident(self._gid)}{picked} FROM ({inner}) AS {T}"
             if having is not None:
                 sql += f" WHERE {replace_nodes(having, op_mapping).to_sql()}"
             rewritten = {name: replace_nodes(e, op_mapping) for name, e in exprs.items()}
             return sql, rewritten, cols, (source,)
-        order_sql = _order_sql(rel.order)
+        rows_order = order_sql(rel.order)
         mapping: dict[int, Expr] = {}
-        select = [f"{_T}.{_sql.quote_ident(self._gid)} AS {_sql.quote_ident(self._gid)}"]
+        select = [f"{T}.{_sql.quote_ident(self._gid)} AS {_sql.quote_ident(self._gid)}"]
         for a in found:
             if id(a) in mapping:
                 continue
-            name = _new_name("g")
-            select.append(f"{a.compile(order_sql)} AS {_sql.quote_ident(name)}")
+            name = new_name("g")
+            select.append(f"{a.compile(rows_order)} AS {_sql.quote_ident(name)}")
             mapping[id(a)] = Column(name, a.dtype)
-        sql = f"SELECT {', '.join(select)} FROM ({rel.sql}) AS {_T} GROUP BY {_T}.{_sql.quote_ident(self._gid)}"
+        sql = f"SELECT {', '.join(select)} FROM ({rel.sql}) AS {T} GROUP BY {T}.{_sql.quote_ident(self._gid)}"
         if having is not None:
             sql += f" HAVING {replace_nodes(having, {k: v for k, v in mapping.items()}).to_sql()}"
         names = [c.name for c in mapping.values() if isinstance(c, Column)]
         rewritten = {name: replace_nodes(e, mapping) for name, e in exprs.items()}
         return sql, rewritten, names, ()
 
-    def _operator_query(self, aggs: list[GroupAgg], fuse: bool = True) -> tuple[str, dict[int, Expr], Any] | None:
+    def _operator_query(self, aggs: list[GroupAgg]) -> tuple[str, dict[int, Expr], Any] | None:
         """``aggs`` on ltseq's GroupOrdered operator: the query of one row per group (its
         ``__group_id__`` and one column per aggregate), the aggregates' replacements, and the
         registered tables to keep alive; None when an aggregate needs the SQL path.
 
         A split predicate whose only windows are ``shift(n)`` (n >= 1) of columns is evaluated
-        inside the operator (``fuse``): its lags are slices of the input, and stored-order input
-        is grouped in parallel. Otherwise it is computed as an input column first."""
-        from . import _native
-        from . import window as window_module
-        from .table import ORDINAL, QueryError, _message, _new_name, _operator_input, _order_sql, _Source
-
+        inside the operator: its lags are slices of the input, and stored-order input is grouped
+        in parallel. Otherwise it is computed as an input column first."""
         if not window_module.use_operator or self._boundary is None:
             return None
         needs_gid = any(a.arg is not None and _mentions(a.arg, self._gid) for a in aggs)
@@ -375,7 +388,7 @@ class NestedTable:
         def column_of(e: Expr) -> str:
             if isinstance(e, Column):
                 return e.name
-            name = _new_name("a")
+            name = new_name("a")
             computed.append((e, name))
             return name
 
@@ -405,7 +418,7 @@ class NestedTable:
             if a.arg is not None:
                 arg = a.arg.fill_null(False) if a.func in ("all", "any", "none") else a.arg
                 args.append(column_of(arg))
-            out = _new_name("g")
+            out = new_name("g")
             calls.append((names[a.func], args, out))
             col = Column(out, a.dtype)
             mapping[id(a)] = ~col if a.func == "none" else col
@@ -415,72 +428,39 @@ class NestedTable:
         keys: list[str] | None = None
         split: str | None = None
         fused = None
-        if self._boundary is None:
-            keys, parts = [self._gid], []
-        elif self._boundary[0] == "keys":
+        if self._boundary[0] == "keys":
             keys = [column_of(k) for k in self._boundary[1]]
         else:
-            fused = _fuse_lags(self._boundary[1][0]) if fuse else None
+            # A split predicate whose only windows are lags of columns runs in the operator (its
+            # lags are slices of the input), compiled there with the session's functions.
+            fused = _fuse_lags(self._boundary[1][0])
             if fused is None:
                 split = column_of(self._boundary[1][0])
-        sort_keys = rel.sort_keys or ()
-        contiguous = {p.name for p in self._parts if isinstance(p, Column)} == {
-            k for k, _ in sort_keys[: len(self._parts)]
-        } and all(isinstance(p, Column) for p in self._parts)
         # Compute them (windows in a split predicate, such as shift, first) as input columns.
-        base, staged, keep = t._stage([e for e, _ in computed])
+        base, staged, keep = stage(t, [e for e, _ in computed])
         extra = [f"{e.to_sql()} AS {_sql.quote_ident(n)}" for e, (_, n) in zip(staged, computed)]
-        ordinal = None
-        order_sql = None
-        if rel.order == ((ORDINAL, False),) and (contiguous or self._boundary is None):
-            ordinal = ORDINAL
-        else:
-            order = (
-                [] if contiguous or self._boundary is None else [f"{_sql.quote_ident(p)} ASC NULLS LAST" for p in parts]
-            )
-            order.append(_order_sql(rel.order))
-            order_sql = ", ".join(order)
-        ctx = t._ctx
-        view, registered = _operator_input(ctx, base, extra, order_sql)
-        table = _new_name("groups")
-        try:
-            source = (_Source(ctx, table, *registered), keep)
-            schema = ctx.table(view).schema()
+        inp = ordered_input(t._ctx, rel, base, extra, parts)
+
+        def make(view: str, schema: pa.Schema) -> Any:
             if fused is not None:
-                try:
-                    operator = _native.group_ordered_table(
-                        view,
-                        schema,
-                        parts,
-                        calls,
-                        ordinal=ordinal,
-                        predicate=fused[0],
-                        lags=fused[1],
-                        dense_ids=False,
-                    )
-                except ValueError:
-                    # a function the operator's own planner does not know: compute it first
-                    for name in registered:
-                        ctx.deregister_table(name)
-                    return self._operator_query(aggs, fuse=False)
-            else:
-                operator = _native.group_ordered_table(
-                    view, schema, parts, calls, keys=keys, split=split, ordinal=ordinal, dense_ids=False
+                predicate, lags = fused
+                return _native.group_ordered_table(
+                    view, schema, parts, calls, ordinal=inp.ordinal, predicate=predicate, lags=lags, dense_ids=False
                 )
-            ctx.register_table(table, operator)
-        except Exception as e:
-            raise QueryError(_message(e)) from e
-        return f"SELECT * FROM {_sql.quote_ident(table)}", mapping, source
+            return _native.group_ordered_table(
+                view, schema, parts, calls, keys=keys, split=split, ordinal=inp.ordinal, dense_ids=False
+            )
+
+        query, source = register_operator(t._ctx, "groups", make, inp)
+        return query, mapping, (source, keep)
 
     def _new_columns(self, fn: Any, what: str) -> dict[str, Expr]:
-        from .table import _check_user_name
-
         result = self._capture(fn, what)
         if not isinstance(result, Mapping):
             raise TypeError(f"{what} lambda must return a dict of {{name: group expression}}")
         out: dict[str, Expr] = {}
         for name, value in result.items():
-            _check_user_name(name, f"{what} column name")
+            check_user_name(name, f"{what} column name")
             out[name] = _wrap(value)
         if not out:
             raise ValueError(f"{what} needs at least one column")
@@ -490,11 +470,9 @@ class NestedTable:
     def flatten(self) -> LTSeq:
         """The rows, with their group id as the column ``__group_id__`` (1-based, in sequence
         order; after ``filter`` the surviving groups keep their ids)."""
-        from .table import _T
-
         t = self._t
-        items = [(f"{_T}.{_sql.quote_ident(c)}", c) for c in t.columns]
-        return t._with(t._derive_rel([*items, (f"{_T}.{_sql.quote_ident(self._gid)}", GROUP_ID_COLUMN)]))
+        items = [(f"{T}.{_sql.quote_ident(c)}", c) for c in t.columns]
+        return t._with(t._derive_rel([*items, (f"{T}.{_sql.quote_ident(self._gid)}", GROUP_ID_COLUMN)]))
 
     def first(self) -> LTSeq:
         """The first row of each group, in sequence order."""
@@ -505,7 +483,6 @@ class NestedTable:
         return self._edge(last=True)
 
     def _edge(self, last: bool) -> LTSeq:
-        from .table import _T
 
         if self._filtered is not None:
             # A surviving group's first (last) row is the one it had before the filter: find
@@ -514,10 +491,10 @@ class NestedTable:
             edges = parent._edge(last)
             rel = edges._rel
             q = _sql.quote_ident(self._gid)
-            keep = ", ".join(f"{_T}.{_sql.quote_ident(c)}" for c in [*edges.columns, *rel.hidden])
-            sql = f"SELECT {keep} FROM ({rel.sql}) AS {_T} WHERE {_T}.{q} IN (SELECT {q} FROM ({ids}))"
+            keep = ", ".join(f"{T}.{_sql.quote_ident(c)}" for c in [*edges.columns, *rel.hidden])
+            sql = f"SELECT {keep} FROM ({rel.sql}) AS {T} WHERE {T}.{q} IN (SELECT {q} FROM ({ids}))"
             sources = rel.sources + alive
-            return edges._with(rel.__class__(sql, rel.schema, rel.hidden, rel.order, rel.sort_keys, sources))
+            return edges._with(replace(rel, sql=sql, sources=sources))
 
         gid = Column(self._gid, "int64")
         neighbour = gid.shift(-1 if last else 1, partition_by=self._parts or None)
@@ -526,16 +503,14 @@ class NestedTable:
         # within its partition, so the neighbour is taken within the partition.
         edge = (neighbour != gid).fill_null(True)
         t = self._t
-        base, (edge,), sources = t._stage([edge])
-        keep = ", ".join(f"{_T}.{_sql.quote_ident(c)}" for c in [*t.columns, *t._rel.hidden])
-        sql = f"SELECT {keep} FROM ({base}) AS {_T} WHERE {edge.to_sql()}"
-        return t._with(t._rel.__class__(sql, t._rel.schema, t._rel.hidden, t._rel.order, t._rel.sort_keys, sources))
+        base, (edge,), sources = stage(t, [edge])
+        keep = ", ".join(f"{T}.{_sql.quote_ident(c)}" for c in [*t.columns, *t._rel.hidden])
+        sql = f"SELECT {keep} FROM ({base}) AS {T} WHERE {edge.to_sql()}"
+        return t._with(replace(t._rel, sql=sql, sources=sources))
 
     def agg(self, fn: Callable[[Any], Any]) -> LTSeq:
         """One row per group, in sequence order, with the columns ``fn`` returns:
         ``agg(lambda g: {"n": g.count(), "start": g.first().date})``."""
-        from .table import _T, _plan_schema, _Rel
-
         new = self._new_columns(fn, "agg()")
         t = self._t
         found: list[GroupAgg] = []
@@ -554,16 +529,14 @@ class NestedTable:
             sources = sources + alive
         select = [f"{e.to_sql()} AS {_sql.quote_ident(n)}" for n, e in rewritten.items()]
         select.append(f"{_sql.quote_ident(group_id)} AS {_sql.quote_ident(self._gid)}")
-        sql = f"SELECT {', '.join(select)} FROM ({inner}) AS {_T}"
-        schema = _plan_schema(t._ctx, sql)
+        sql = f"SELECT {', '.join(select)} FROM ({inner}) AS {T}"
+        schema = plan_schema(t._ctx, sql)
         visible = schema.remove(schema.get_field_index(self._gid))
-        return t._with(_Rel(sql, visible, (self._gid,), ((self._gid, False),), None, sources))
+        return t._with(Rel(sql, visible, (self._gid,), ((self._gid, False),), None, sources))
 
     def derive(self, fn: Callable[[Any], Any]) -> LTSeq:
         """Every row, plus group-level columns broadcast to the rows of each group (an existing
         name is replaced in place)."""
-        from .table import _T
-
         new = self._new_columns(fn, "derive()")
         inner, rewritten, agg_columns, keep = self._group_query(new)
         t = self._t
@@ -573,12 +546,12 @@ class NestedTable:
         # them unqualified next to the table's columns.
         out: list[tuple[str, str]] = []
         for c in t.columns:
-            out.append((rewritten[c].to_sql() if c in rewritten else f"{_T}.{_sql.quote_ident(c)}", c))
+            out.append((rewritten[c].to_sql() if c in rewritten else f"{T}.{_sql.quote_ident(c)}", c))
         for name, e in rewritten.items():
             if name not in t.columns:
                 out.append((e.to_sql(), name))
         picked = "".join(f", {grp}.{_sql.quote_ident(a)}" for a in agg_columns)
-        base = f"SELECT {_T}.*{picked} FROM ({t._rel.sql}) AS {_T} JOIN ({inner}) AS {grp} ON {_T}.{gid} = {grp}.{gid}"
+        base = f"SELECT {T}.*{picked} FROM ({t._rel.sql}) AS {T} JOIN ({inner}) AS {grp} ON {T}.{gid} = {grp}.{gid}"
         keys = t._rel.sort_keys
         if keys:
             cut = next((i for i, (k, _) in enumerate(keys) if k in new), len(keys))
@@ -587,8 +560,6 @@ class NestedTable:
 
     def filter(self, fn: Callable[[Any], Any]) -> NestedTable:
         """The groups for which ``fn`` holds (all their rows); a NULL result drops the group."""
-        from .table import _T
-
         pred = _wrap(self._capture(fn, "filter()"))
         if pred.dtype not in ("bool", "null", "unknown"):
             raise TypeError(f"filter() needs a condition, but {pred!r} is {pred.dtype}")
@@ -597,27 +568,21 @@ class NestedTable:
         inner, _, _, alive = self._group_query({}, having=pred)
         t = self._t
         gid = _sql.quote_ident(self._gid)
-        columns = ", ".join(f"{_T}.{_sql.quote_ident(c)}" for c in [*t.columns, *t._rel.hidden])
-        sql = f"SELECT {columns} FROM ({t._rel.sql}) AS {_T} WHERE {_T}.{gid} IN (SELECT {gid} FROM ({inner}))"
-        from .table import _plan_schema
-
-        _plan_schema(t._ctx, sql)
-        rel = t._rel.__class__(
-            sql, t._rel.schema, t._rel.hidden, t._rel.order, t._rel.sort_keys, t._rel.sources + alive
-        )
+        columns = ", ".join(f"{T}.{_sql.quote_ident(c)}" for c in [*t.columns, *t._rel.hidden])
+        sql = f"SELECT {columns} FROM ({t._rel.sql}) AS {T} WHERE {T}.{gid} IN (SELECT {gid} FROM ({inner}))"
+        plan_schema(t._ctx, sql)
+        rel = replace(t._rel, sql=sql, sources=t._rel.sources + alive)
         return NestedTable(t._with(rel), self._gid, self._parts, None, filtered=(self, inner, alive))
 
     def __len__(self) -> int:
-        from .table import _T
-
         fast = self._operator_query([])
         if fast is not None:
             inner, _, source = fast
-            sql = f"SELECT count(*) FROM ({inner}) AS {_T}"
+            sql = f"SELECT count(*) FROM ({inner}) AS {T}"
             result = self._t._run(sql).to_arrow_table()
             del source  # kept alive until the query ran
         else:
-            sql = f"SELECT count(DISTINCT {_sql.quote_ident(self._gid)}) FROM ({self._t._rel.sql}) AS {_T}"
+            sql = f"SELECT count(DISTINCT {_sql.quote_ident(self._gid)}) FROM ({self._t._rel.sql}) AS {T}"
             result = self._t._run(sql).to_arrow_table()
         return int(result.column(0)[0].as_py())
 
@@ -639,10 +604,6 @@ def _fuse_lags(pred: Expr) -> tuple[str, list[tuple[str, int, str]]] | None:
     """``pred`` as SQL over the input columns and lag columns, with the lags
     (``(column, offset, name)``), when its only windows are ``shift(n)`` (n >= 1, no default, no
     partition or order of its own) of columns; else None."""
-    from .link import contains_lookup
-    from .table import _new_name
-    from .window import _SEQUENCE, contains_window
-
     if contains_lookup(pred):
         return None
     if isinstance(pred, Func) and pred.name == "coalesce" and len(pred.args) == 2:
@@ -665,7 +626,7 @@ def _fuse_lags(pred: Expr) -> tuple[str, list[tuple[str, int, str]]] | None:
                 return False
             key = (column.name, offset.value)
             if key not in names:
-                names[key] = _new_name("lag")
+                names[key] = new_name("lag")
                 lags.append((key[0], key[1], names[key]))
             mapping[id(e)] = Column(names[key], e.dtype)
             return True
@@ -677,14 +638,6 @@ def _fuse_lags(pred: Expr) -> tuple[str, list[tuple[str, int, str]]] | None:
     if contains_window(fused):
         return None
     return fused.to_sql(), lags
-
-
-def require_order(t: LTSeq, what: str) -> None:
-    if not t._rel.sort_keys:
-        raise SortRequiredError(
-            f"{what} needs an order, and this table has none declared: call .sort(...) first "
-            "(or .assume_sorted(...) for data already in order)"
-        )
 
 
 __all__ = ["NestedTable", "GroupProxy", "GroupAgg", "GROUP_ID_COLUMN"]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._expr import BinaryOp, Column, Expr, _wrap, extend
+from ._relation import TableBase
 from .exceptions import ColumnNotFoundError
-from .expr import BinaryOp, Column, Expr, _wrap
 
 JOIN_TYPES = ("left", "inner")
 
@@ -153,9 +154,7 @@ class Lookup(Expr):
     __slots__ = ("key", "target", "column", "on", "_dtype")
 
     def __init__(self, key: Expr, target: Any, column: str, on: str | None) -> None:
-        from .table import LTSeq
-
-        if not isinstance(target, LTSeq):
+        if not isinstance(target, TableBase):
             raise TypeError(f"lookup() takes an LTSeq as its target, not {type(target).__name__}")
         if not isinstance(column, str) or column not in target.columns:
             raise ColumnNotFoundError(str(column), target.columns, where="the lookup target")
@@ -192,6 +191,17 @@ class Lookup(Expr):
 
     def __repr__(self) -> str:
         return f"{self.key!r}.lookup(<table>, {self.column!r}, on={self.on!r})"
+
+
+@extend
+class LinkMethods:
+    """The link method of every expression (see :class:`Expr`)."""
+
+    def lookup(self: Any, target: Any, column: str, on: str | None = None) -> Expr:
+        """The ``column`` of the ``target`` row whose ``on`` column equals this value (NULL
+        when there is none); ``on`` defaults to this column's name. A target key occurring
+        twice is an error. Evaluated by ltseq's Link operator; rows keep their order."""
+        return Lookup(self, target, column, on)
 
 
 def contains_lookup(e: Expr) -> bool:

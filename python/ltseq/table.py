@@ -2,109 +2,40 @@
 
 from __future__ import annotations
 
-import errno
-import itertools
 import os
-import uuid
-import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
 import pyarrow as pa
 
-from . import _display, _native
-from . import window as _window
+from . import _display, _sources
 from ._context import default_context, ensure_registered, pin
+from ._expr import Column, Expr, _wrap
+from ._operators import link_operator, stage
 from ._proxy import RowProxy
+from ._relation import (
+    HIDDEN_PREFIX,
+    Rel,
+    T,
+    TableBase,
+    check_user_name,
+    message,
+    order_sql,
+    plan_schema,
+    require_order,
+    surviving_keys,
+)
 from ._sql import quote_ident
 from ._types import dtype_name
-from .exceptions import ColumnNotFoundError, LTSeqError, QueryError, SortRequiredError
-from .expr import Column, Expr, Literal, _wrap
-from .link import JOIN_TYPES, Lookup, contains_lookup, find_lookups, key_pairs, replace_lookups
-from .register import register_sequence
-from .window import Window, WindowContext, contains_window, stage_windows
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .group import NestedTable
-
-HIDDEN_PREFIX = "__ltseq_"
-ORDINAL = "__ltseq_rn"
-_T = '"__ltseq_t"'
-_counter = itertools.count(1)
+from .aggregate import aggregate, key_exprs
+from .exceptions import ColumnNotFoundError, LTSeqError, QueryError
+from .group import NestedTable, group_ordered
+from .link import JOIN_TYPES, key_pairs
+from .search import search_count, search_rows
 
 
-class _Source:
-    """Tables registered in a context for as long as any ``LTSeq`` reads them."""
-
-    def __init__(self, ctx: Any, *names: str) -> None:
-        self.names = names
-        weakref.finalize(self, _deregister, ctx, names)
-
-
-def _deregister(ctx: Any, names: tuple[str, ...]) -> None:
-    for name in names:
-        try:
-            ctx.deregister_table(name)
-        except Exception:  # noqa: BLE001 - the context may already be gone at exit
-            pass
-
-
-def _new_name(kind: str) -> str:
-    return f"{HIDDEN_PREFIX}{kind}_{next(_counter)}_{uuid.uuid4().hex[:8]}"
-
-
-@dataclass(frozen=True)
-class _Rel:
-    sql: str  # a query whose output is the visible columns, then the hidden ones
-    schema: pa.Schema  # visible columns only
-    hidden: tuple[str, ...]
-    order: tuple[tuple[str, bool], ...]  # (hidden column, descending): the row order
-    sort_keys: tuple[tuple[str, bool], ...] | None  # the declared order, by visible names
-    sources: tuple[_Source, ...]
-
-
-def _operator_input(ctx: Any, base: str, extra: list[str], order: str | None) -> tuple[str, tuple[str, ...]]:
-    """A table for an operator to read: ``base`` with the ``extra`` columns, in ``order``. When
-    ``base`` reads one registered table as it is (a table in its stored order), that table
-    itself, so no view is planned again at each query; else a new view. Returns its name and
-    the names this registered."""
-    prefix = "SELECT * FROM "
-    quoted = base[len(prefix) :] if base.startswith(prefix) else ""
-    plain = len(quoted) > 1 and quoted[0] == quoted[-1] == '"' and '"' not in quoted[1:-1].replace('""', "")
-    if plain and not extra and order is None:
-        return quoted[1:-1].replace('""', '"'), ()
-    sql = f"SELECT {', '.join([f'{_T}.*', *extra])} FROM ({base}) AS {_T}"
-    if order is not None:
-        sql += f" ORDER BY {order}"
-    view = _new_name("view")
-    try:
-        ctx.register_view(view, ctx.sql(sql))
-    except Exception as e:
-        raise QueryError(f"{_message(e)}\n  in SQL: {sql}") from e
-    return view, (view,)
-
-
-def _order_sql(order: Iterable[tuple[str, bool]], reverse: bool = False) -> str:
-    parts = []
-    for name, desc in order:
-        d = desc != reverse
-        parts.append(f"{quote_ident(name)} {'DESC NULLS FIRST' if d else 'ASC NULLS LAST'}")
-    return ", ".join(parts)
-
-
-def _check_user_name(name: Any, what: str) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"{what} must be a string, not {type(name).__name__}")
-    if not name:
-        raise ValueError(f"{what} cannot be empty")
-    if name.startswith(HIDDEN_PREFIX):
-        raise ValueError(f"{what} {name!r}: names starting with {HIDDEN_PREFIX!r} are reserved by ltseq")
-    quote_ident(name)  # rejects text that is not valid Unicode
-    return name
-
-
-class LTSeq:
+class LTSeq(TableBase):
     """An ordered table. Every method returns a new ``LTSeq``; nothing runs until output is asked
     for (``show``, ``to_arrow``, ``to_pandas``, ``to_dicts``, ``count``, iteration, ...).
 
@@ -114,7 +45,7 @@ class LTSeq:
 
     __slots__ = ("_ctx", "_rel", "__weakref__")
     _ctx: Any
-    _rel: _Rel
+    _rel: Rel
 
     def __init__(self, *_: Any, **__: Any) -> None:
         raise TypeError(
@@ -122,7 +53,7 @@ class LTSeq:
         )
 
     @classmethod
-    def _make(cls, ctx: Any, rel: _Rel) -> LTSeq:
+    def _make(cls, ctx: Any, rel: Rel) -> LTSeq:
         obj = object.__new__(cls)
         object.__setattr__(obj, "_ctx", ctx)
         object.__setattr__(obj, "_rel", rel)
@@ -135,122 +66,49 @@ class LTSeq:
     # Construction
     # =========================================================================================
     @classmethod
-    def _from_registered(cls, ctx: Any, name: str) -> LTSeq:
-        """The table registered as ``name``, read in its order through ltseq's ``Sequence``
-        operator (registered beside it as ``<name>_seq``)."""
-        seq_name = name + "_seq"
-        source = _Source(ctx, seq_name, name)
-        input_schema = _plan_schema(ctx, f"SELECT * FROM {quote_ident(name)}")
-        for field in input_schema:
-            _check_user_name(field.name, "column name")
-        try:
-            register_sequence(ctx, seq_name, name, ordinal=ORDINAL)
-        except Exception as e:
-            raise QueryError(_message(e)) from e
-        sql = f"SELECT * FROM {quote_ident(seq_name)}"
-        schema = _plan_schema(ctx, sql)
-        visible = pa.schema([f for f in schema if f.name != ORDINAL])
-        rel = _Rel(sql, visible, (ORDINAL,), ((ORDINAL, False),), None, (source,))
-        return cls._make(ctx, rel)
+    def _stored(cls, ctx: Any, name: str) -> LTSeq:
+        return cls._make(ctx, _sources.stored(ctx, name))
 
     @classmethod
     def read_csv(cls, path: str | os.PathLike[str], has_header: bool = True, *, ctx: Any = None) -> LTSeq:
         """Reads a CSV file (or a directory of them), keeping the file's row order. Column
         types are inferred; without a header the columns are ``column_1``, ``column_2``, ..."""
-        path = os.fspath(path)
-        if not os.path.exists(path):
-            raise FileNotFoundError(errno.ENOENT, "no such CSV file", path)
         ctx = ensure_registered(ctx or default_context())
-        name = _new_name("csv")
-        try:
-            ctx.register_csv(name, path, has_header=has_header)
-        except Exception as e:
-            raise QueryError(f"could not read CSV {path!r}: {_message(e)}") from e
-        return cls._from_registered(ctx, name)
+        return cls._stored(ctx, _sources.file(ctx, path, "csv", has_header=has_header))
 
     @classmethod
     def read_parquet(cls, path: str | os.PathLike[str], *, ctx: Any = None) -> LTSeq:
         """Reads a Parquet file (or a directory of them), keeping the file's row order."""
-        path = os.fspath(path)
-        if not os.path.exists(path):
-            raise FileNotFoundError(errno.ENOENT, "no such Parquet file", path)
         ctx = ensure_registered(ctx or default_context())
-        name = _new_name("parquet")
-        try:
-            ctx.register_parquet(name, path)
-        except Exception as e:
-            raise QueryError(f"could not read Parquet {path!r}: {_message(e)}") from e
-        return cls._from_registered(ctx, name)
+        return cls._stored(ctx, _sources.file(ctx, path, "parquet"))
 
     @classmethod
     def from_arrow(cls, data: pa.Table | pa.RecordBatch | pa.RecordBatchReader, *, ctx: Any = None) -> LTSeq:
         """A table holding a ``pyarrow.Table`` (or record batch, or reader), in its row order."""
-        if isinstance(data, pa.RecordBatch):
-            data = pa.Table.from_batches([data])
-        elif isinstance(data, pa.RecordBatchReader):
-            data = data.read_all()
-        if not isinstance(data, pa.Table):
-            raise TypeError(
-                f"from_arrow() takes a pyarrow Table, RecordBatch or RecordBatchReader, not {type(data).__name__}"
-            )
-        for field in data.schema:
-            _check_user_name(field.name, "column name")
-        if len(set(data.column_names)) != len(data.column_names):
-            raise ValueError(f"duplicate column names: {data.column_names}")
         ctx = ensure_registered(ctx or default_context())
-        batches = data.to_batches()
-        if not batches:
-            batches = [pa.RecordBatch.from_pylist([], schema=data.schema)]
-        name = _new_name("mem")
-        ctx.register_record_batches(name, [batches])
-        return cls._from_registered(ctx, name)
+        return cls._stored(ctx, _sources.arrow(ctx, data))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Sequence[Any]], *, ctx: Any = None) -> LTSeq:
         """A table from ``{column: values}``; all columns must have the same length."""
-        if not isinstance(data, Mapping):
-            raise TypeError(f"from_dict() takes a dict of columns, not {type(data).__name__}")
-        if not data:
-            raise ValueError("from_dict() needs at least one column")
-        lengths = {k: len(v) for k, v in data.items()}
-        if len(set(lengths.values())) > 1:
-            raise ValueError(f"from_dict(): columns have different lengths: {lengths}")
-        try:
-            table = pa.table(dict(data))
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-            raise TypeError(f"from_dict(): {e}") from e
-        return cls.from_arrow(table, ctx=ctx)
+        return cls.from_arrow(_sources.dict_table(data), ctx=ctx)
 
     @classmethod
     def from_rows(cls, rows: Sequence[Mapping[str, Any]], schema: pa.Schema | None = None, *, ctx: Any = None) -> LTSeq:
         """A table from a list of row dicts (types inferred unless ``schema`` is given)."""
-        if schema is None and not rows:
-            raise ValueError("from_rows() needs a schema when there are no rows")
-        table = pa.Table.from_pylist(list(rows), schema=schema)
-        return cls.from_arrow(table, ctx=ctx)
+        return cls.from_arrow(_sources.rows_table(rows, schema), ctx=ctx)
 
     @classmethod
     def from_pandas(cls, df: Any, *, ctx: Any = None) -> LTSeq:
         """A table from a pandas DataFrame, in its row order (the index is not kept)."""
-        try:
-            import pandas as pd
-        except ImportError as e:  # pragma: no cover
-            raise ImportError("from_pandas() needs pandas installed") from e
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"from_pandas() takes a pandas DataFrame, not {type(df).__name__}")
-        return cls.from_arrow(pa.Table.from_pandas(df, preserve_index=False), ctx=ctx)
+        return cls.from_arrow(_sources.pandas_table(df), ctx=ctx)
 
     @classmethod
     def from_datafusion(cls, df: Any, *, ctx: Any = None) -> LTSeq:
         """A table from a datafusion ``DataFrame``; its row order is the order the DataFrame
         produces (so a DataFrame ending in a sort keeps that sort)."""
         ctx = ensure_registered(ctx or default_context())
-        name = _new_name("df")
-        try:
-            ctx.register_view(name, df)
-        except Exception as e:
-            raise TypeError(f"from_datafusion() takes a datafusion DataFrame: {_message(e)}") from e
-        return cls._from_registered(ctx, name)
+        return cls._stored(ctx, _sources.dataframe(ctx, df))
 
     # =========================================================================================
     # Properties
@@ -321,127 +179,8 @@ class LTSeq:
         self._column(name, "partition_by/order_by")
         return Column(name, self._types()[name])
 
-    def _window_context(self) -> WindowContext:
-        keys = self._rel.sort_keys
-        return WindowContext(
-            order_sql=_order_sql(self._rel.order),
-            sort_keys_sql=_order_sql(keys) if keys else None,
-            column=self._resolve,
-        )
-
-    def _stage(self, exprs: list[Expr]) -> tuple[str, list[Expr], tuple[_Source, ...]]:
-        """The base query for ``exprs``: this table's query, plus a hidden column for each
-        window expression in them (computed first, so they also work inside ``filter``);
-        ``exprs`` reading those columns; and the sources the new query reads (this table's,
-        plus the tables registered for ltseq's Window operator)."""
-        base, sources = self._rel.sql, self._rel.sources
-        if any(contains_lookup(e) for e in exprs):
-            base, exprs, sources = self._stage_lookups(exprs)
-        if not any(contains_window(e) for e in exprs):
-            return base, exprs, sources
-        operator = self._window_operator if _window.use_operator else None
-        sql, exprs, keep = stage_windows(exprs, base, self._window_context(), _T, lambda: _new_name("w"), operator)
-        return sql, exprs, sources + tuple(keep)
-
-    def _stage_lookups(self, exprs: list[Expr]) -> tuple[str, list[Expr], tuple[_Source, ...]]:
-        """This table's query with each lookup in ``exprs`` evaluated by a link (a hidden
-        column per lookup), and ``exprs`` reading those columns."""
-        found: list[Lookup] = []
-        for e in exprs:
-            find_lookups(e, found)
-        base, sources = self._rel.sql, self._rel.sources
-        done: dict[int, Column] = {}
-        for lk in found:
-            if lk.target._ctx is not self._ctx:
-                raise ValueError("lookup(): the target must live on the same SessionContext as the table")
-            key = replace_lookups(lk.key, done)
-            if isinstance(key, Column):
-                key_name = key.name
-            else:  # a computed key: a hidden column of the input first
-                key_name = _new_name("k")
-                base = f"SELECT {_T}.*, {key.to_sql()} AS {quote_ident(key_name)} FROM ({base}) AS {_T}"
-            target = lk.target.select(*dict.fromkeys([lk.on, lk.column]))
-            prefix = _new_name("lk") + "_"
-            base, source = self._register_link(base, target, [key_name], [lk.on], prefix, "left")
-            sources = sources + (source,) + target._rel.sources
-            done[id(lk)] = Column(prefix + lk.column, lk.dtype)
-        return base, [replace_lookups(e, done) for e in exprs], sources
-
-    def _register_link(
-        self, base_sql: str, target: LTSeq, source_keys: list[str], target_keys: list[str], prefix: str, join: str
-    ) -> tuple[str, _Source]:
-        """Registers ``base_sql`` and ``target`` (its visible columns) as views and ltseq's Link
-        operator over them as a table; returns ``SELECT * FROM`` that table and its source.
-        The table's columns: ``base_sql``'s, then each target column as ``prefix + name``."""
-        view, target_view, table = _new_name("view"), _new_name("view"), _new_name("link")
-        cols = ", ".join(f"{_T}.{quote_ident(c)}" for c in target.columns)
-        target_sql = f"SELECT {cols} FROM ({target._rel.sql}) AS {_T}"
-        try:
-            self._ctx.register_view(view, self._ctx.sql(base_sql))
-            self._ctx.register_view(target_view, self._ctx.sql(target_sql))
-            source = _Source(self._ctx, table, view, target_view)
-            operator = _native.link_table(
-                view,
-                self._ctx.table(view).schema(),
-                target_view,
-                self._ctx.table(target_view).schema(),
-                source_keys,
-                target_keys,
-                prefix,
-                join,
-            )
-            self._ctx.register_table(table, operator)
-        except Exception as e:
-            raise QueryError(_message(e)) from e
-        return f"SELECT * FROM {quote_ident(table)}", source
-
-    def _window_operator(
-        self, sql: str, windows: list[Window], partition: tuple[str, ...]
-    ) -> tuple[str, dict[int, str], _Source]:
-        """Evaluates ``windows`` (all partitioned by ``partition``) with ltseq's Window
-        operator over ``sql``: registers the input, ordered so that each partition's rows are
-        contiguous and in the table's order, as a view, and the operator over it as a table."""
-        extra: list[str] = []
-        calls = []
-        names: dict[int, str] = {}
-        for w in windows:
-            args: list[tuple[str, Any]] = []
-            for a in w.args:
-                if isinstance(a, Literal):
-                    args.append(("literal", a.value))
-                elif isinstance(a, Column):
-                    args.append(("column", a.name))
-                else:  # an expression: computed as a column of the input
-                    name = _new_name("a")
-                    extra.append(f"{a.to_sql()} AS {quote_ident(name)}")
-                    args.append(("column", name))
-            names[id(w)] = _new_name("w")
-            calls.append((w.func, args, names[id(w)]))
-        keys = self._rel.sort_keys or ()
-        contiguous = set(partition) == {k for k, _ in keys[: len(partition)]}
-        ordinal = None
-        order_sql = None
-        if contiguous and self._rel.order == ((ORDINAL, False),):
-            # In stored order (and declared sorted): the operator reads the rows in ordinal
-            # order itself, so the host does not sort them again.
-            ordinal = ORDINAL
-        else:
-            order = [] if contiguous else [f"{quote_ident(p)} ASC NULLS LAST" for p in partition]
-            order.append(_order_sql(self._rel.order))
-            order_sql = ", ".join(order)
-        view, registered = _operator_input(self._ctx, sql, extra, order_sql)
-        table = _new_name("window")
-        try:
-            source = _Source(self._ctx, table, *registered)
-            schema = self._ctx.table(view).schema()
-            operator = _native.window_table(view, schema, list(partition), calls, ordinal)
-            self._ctx.register_table(table, operator)
-        except Exception as e:
-            raise QueryError(_message(e)) from e
-        return f"SELECT * FROM {quote_ident(table)}", names, source
-
     def _hidden_sql(self) -> list[str]:
-        return [f"{_T}.{quote_ident(h)}" for h in self._rel.hidden]
+        return [f"{T}.{quote_ident(h)}" for h in self._rel.hidden]
 
     def _derive_rel(
         self,
@@ -452,21 +191,21 @@ class LTSeq:
         sort_keys: Any = "keep",
         order: Any = None,
         base_sql: str | None = None,
-        sources: tuple[_Source, ...] | None = None,
-    ) -> _Rel:
+        sources: tuple[Any, ...] | None = None,
+    ) -> Rel:
         """A new relation ``SELECT items..., hidden..., extra... FROM (base) [WHERE where]``,
         where the base is this table's query (or ``base_sql``: it with window columns added)."""
         select = [f"{expr} AS {quote_ident(name)}" for expr, name in items]
         select += self._hidden_sql()
         extra = hidden_extra or []
         select += [f"{expr} AS {quote_ident(name)}" for expr, name in extra]
-        sql = f"SELECT {', '.join(select)} FROM ({base_sql or self._rel.sql}) AS {_T}"
+        sql = f"SELECT {', '.join(select)} FROM ({base_sql or self._rel.sql}) AS {T}"
         if where is not None:
             sql += f" WHERE {where}"
-        schema = _plan_schema(self._ctx, sql)
+        schema = plan_schema(self._ctx, sql)
         hidden = self._rel.hidden + tuple(name for _, name in extra)
         visible = pa.schema([schema.field(i) for i in range(len(items))])
-        return _Rel(
+        return Rel(
             sql,
             visible,
             hidden,
@@ -475,12 +214,12 @@ class LTSeq:
             self._rel.sources if sources is None else sources,
         )
 
-    def _with(self, rel: _Rel) -> LTSeq:
+    def _with(self, rel: Rel) -> LTSeq:
         return LTSeq._make(self._ctx, rel)
 
     def _final_sql(self, limit: int | None = None) -> str:
         cols = ", ".join(quote_ident(c) for c in self._rel.schema.names)
-        sql = f"SELECT {cols} FROM ({self._rel.sql}) AS {_T} ORDER BY {_order_sql(self._rel.order)}"
+        sql = f"SELECT {cols} FROM ({self._rel.sql}) AS {T} ORDER BY {order_sql(self._rel.order)}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return sql
@@ -489,7 +228,7 @@ class LTSeq:
         try:
             return self._ctx.sql(sql)
         except Exception as e:
-            raise QueryError(f"{_message(e)}\n  in SQL: {sql}") from e
+            raise QueryError(f"{message(e)}\n  in SQL: {sql}") from e
 
     # =========================================================================================
     # Transforms
@@ -504,13 +243,13 @@ class LTSeq:
             )
         if pred.dtype not in ("bool", "null", "unknown"):
             raise TypeError(f"filter() needs a condition, but {pred!r} is {pred.dtype}")
-        base, (pred,), sources = self._stage([pred])
+        base, (pred,), sources = stage(self, [pred])
         if base is self._rel.sql:
-            sql = f"SELECT * FROM ({base}) AS {_T} WHERE {pred.to_sql()}"
+            sql = f"SELECT * FROM ({base}) AS {T} WHERE {pred.to_sql()}"
         else:  # windows were computed first: keep only this table's columns
-            keep = ", ".join(f"{_T}.{quote_ident(c)}" for c in [*self.columns, *self._rel.hidden])
-            sql = f"SELECT {keep} FROM ({base}) AS {_T} WHERE {pred.to_sql()}"
-        _plan_schema(self._ctx, sql)
+            keep = ", ".join(f"{T}.{quote_ident(c)}" for c in [*self.columns, *self._rel.hidden])
+            sql = f"SELECT {keep} FROM ({base}) AS {T} WHERE {pred.to_sql()}"
+        plan_schema(self._ctx, sql)
         return self._with(replace(self._rel, sql=sql, sources=sources))
 
     def derive(self, *args: Callable[[Any], Any], **named: Callable[[Any], Any]) -> LTSeq:
@@ -538,13 +277,13 @@ class LTSeq:
             for name, fn in named.items():
                 items.append((name, self._capture(fn, f"derive({name}=...)") if callable(fn) else fn))
         for name, value in items:
-            _check_user_name(name, "derive() column name")
+            check_user_name(name, "derive() column name")
             new[name] = _wrap(value)
-        base, staged, sources = self._stage(list(new.values()))
+        base, staged, sources = stage(self, list(new.values()))
         new = dict(zip(new.keys(), staged))
         out: list[tuple[str, str]] = []
         for c in self.columns:
-            out.append((new[c].to_sql() if c in new else f"{_T}.{quote_ident(c)}", c))
+            out.append((new[c].to_sql() if c in new else f"{T}.{quote_ident(c)}", c))
         for name, e in new.items():
             if name not in self._rel.schema.names:
                 out.append((e.to_sql(), name))
@@ -581,16 +320,16 @@ class LTSeq:
         names = []
         for e in exprs:
             name = e._default_name()
-            _check_user_name(name, "select() output column")
+            check_user_name(name, "select() output column")
             if name in seen:
                 raise ValueError(f"select(): column {name!r} appears twice; name one of them with .alias(...)")
             seen.add(name)
             names.append(name)
         plain = {e.name for e in exprs if isinstance(e, Column)}
-        base, staged, sources = self._stage(exprs)
+        base, staged, sources = stage(self, exprs)
         for e, name in zip(staged, names):
-            out.append((f"{_T}.{quote_ident(e.name)}" if isinstance(e, Column) else e.to_sql(), name))
-        keys = _surviving_keys(self._rel.sort_keys, plain)
+            out.append((f"{T}.{quote_ident(e.name)}" if isinstance(e, Column) else e.to_sql(), name))
+        keys = surviving_keys(self._rel.sort_keys, plain)
         return self._with(self._derive_rel(out, sort_keys=keys, base_sql=base, sources=sources))
 
     def drop(self, *cols: str) -> LTSeq:
@@ -602,8 +341,8 @@ class LTSeq:
         keep = [c for c in self.columns if c not in set(cols)]
         if not keep:
             raise ValueError("drop() cannot remove every column")
-        out = [(f"{_T}.{quote_ident(c)}", c) for c in keep]
-        return self._with(self._derive_rel(out, sort_keys=_surviving_keys(self._rel.sort_keys, set(keep))))
+        out = [(f"{T}.{quote_ident(c)}", c) for c in keep]
+        return self._with(self._derive_rel(out, sort_keys=surviving_keys(self._rel.sort_keys, set(keep))))
 
     def rename(self, mapping: Mapping[str, str] | None = None, **kwargs: str) -> LTSeq:
         """Renames columns: ``rename({"old": "new"})`` or ``rename(old="new")``."""
@@ -613,12 +352,12 @@ class LTSeq:
             raise ValueError("rename() needs at least one old=new pair")
         for old, new in changes.items():
             self._column(old, "rename()")
-            _check_user_name(new, "rename() new name")
+            check_user_name(new, "rename() new name")
         names = [changes.get(c, c) for c in self.columns]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"rename() would create duplicate columns: {dupes}")
-        out = [(f"{_T}.{quote_ident(c)}", changes.get(c, c)) for c in self.columns]
+        out = [(f"{T}.{quote_ident(c)}", changes.get(c, c)) for c in self.columns]
         keys = self._rel.sort_keys
         if keys:
             keys = tuple((changes.get(k, k), d) for k, d in keys)
@@ -659,7 +398,7 @@ class LTSeq:
             else:
                 raise TypeError(f"sort() keys are column names or lambdas, not {type(k).__name__}")
         start = 1 + len([h for h in self._rel.hidden if h.startswith(HIDDEN_PREFIX + "o")])
-        base, staged, sources = self._stage(exprs)
+        base, staged, sources = stage(self, exprs)
         extra = [(e.to_sql(), f"{HIDDEN_PREFIX}o{start + i}") for i, e in enumerate(staged)]
         new_order = tuple((name, d) for (_, name), d in zip(extra, flags))
         order = new_order + tuple(o for o in self._rel.order if o not in new_order)
@@ -668,7 +407,7 @@ class LTSeq:
             if not isinstance(e, Column):
                 break  # a computed key declares no order from here on
             declared.append((e.name, d))
-        out = [(f"{_T}.{quote_ident(c)}", c) for c in self.columns]
+        out = [(f"{T}.{quote_ident(c)}", c) for c in self.columns]
         return self._with(
             self._derive_rel(
                 out,
@@ -714,11 +453,7 @@ class LTSeq:
         ``cum_sum_{i}_cumsum``. NULLs are skipped. Needs a declared order."""
         if not cols:
             raise ValueError("cum_sum() needs at least one column")
-        if not self._rel.sort_keys:
-            raise SortRequiredError(
-                "cum_sum() needs an order, and this table has none declared: call .sort(...) first "
-                "(or .assume_sorted(...) for data already in order)"
-            )
+        require_order(self._rel, "cum_sum()")
         new: dict[str, Any] = {}
         for i, c in enumerate(cols):
             if isinstance(c, str):
@@ -727,8 +462,6 @@ class LTSeq:
                 e = _wrap(self._capture(c, "cum_sum()"))
             else:
                 raise TypeError(f"cum_sum() takes column names or lambdas, not {type(c).__name__}")
-            if e.dtype not in ("int64", "float64", "decimal", "null", "unknown"):
-                raise TypeError(f"cum_sum() needs numeric columns, but {e!r} is {e.dtype}")
             name = f"{e.name}_cumsum" if isinstance(e, Column) else f"cum_sum_{i}_cumsum"
             if name in self.columns or name in new:
                 raise ValueError(f"cum_sum(): the table already has a column {name!r}")
@@ -746,17 +479,7 @@ class LTSeq:
         name, several names, or a lambda; NULL equals NULL), or, with ``split=lambda r: cond``,
         a new group at every row where ``cond`` is true (and at the first row). Groups never
         cross a ``partition_by`` partition. Needs a declared order."""
-        from .group import NestedTable, group_ids, require_order
-
-        if (key is None) == (split is None):
-            raise TypeError("group_ordered() takes a key or split=, exactly one of them")
-        require_order(self, "group_ordered()")
-        gid_expr, parts, boundary = group_ids(self, key, split, partition_by)
-        gid = _new_name("gid")
-        base, (gid_expr,), sources = self._stage([gid_expr])
-        out = [(f"{_T}.{quote_ident(c)}", c) for c in self.columns]
-        rel = self._derive_rel(out, hidden_extra=[(gid_expr.to_sql(), gid)], base_sql=base, sources=sources)
-        return NestedTable(self._with(rel), gid, parts, boundary, source=self)
+        return group_ordered(self, key, split, partition_by)
 
     group_consecutive = group_ordered
 
@@ -766,91 +489,24 @@ class LTSeq:
     def search_first(self, predicate: Callable[[Any], Any]) -> LTSeq:
         """The first row, in the table's order, where ``predicate`` holds (an empty table when
         none does). The search stops reading at the first match. Needs a declared order."""
-        return self._pattern("search_first()", [predicate], None, fetch=1)
+        return search_rows(self, "search_first()", [predicate], None, fetch=1)
 
     def search_pattern(self, *steps: Callable[[Any], Any], partition_by: Any = None) -> LTSeq:
         """The rows ``i`` where ``steps[0]`` holds at row ``i``, ``steps[1]`` at row ``i + 1``,
         ..., in the table's order; with ``partition_by`` (a column name or a list of them) all
         rows of a match have equal partition values (a pattern never crosses a partition).
         Matches may overlap. Needs a declared order."""
-        return self._pattern("search_pattern()", list(steps), partition_by)
+        return search_rows(self, "search_pattern()", list(steps), partition_by)
 
     def search_pattern_count(self, *steps: Callable[[Any], Any], partition_by: Any = None) -> int:
         """The number of matches of :meth:`search_pattern`, counted without materializing rows."""
-        sql, sources = self._pattern("search_pattern_count()", list(steps), partition_by, count=True)
-        try:
-            table = self._run(sql).to_arrow_table()
-        except Exception as e:
-            raise QueryError(_message(e)) from e
-        del sources  # the registered operator and view go when the query is done
-        return int(table.column(0)[0].as_py())
-
-    def _pattern(
-        self,
-        what: str,
-        steps: list[Callable[[Any], Any]],
-        partition_by: Any,
-        *,
-        fetch: int | None = None,
-        count: bool = False,
-    ) -> Any:
-        from .group import require_order
-
-        if not steps:
-            raise ValueError(f"{what} needs at least one step, e.g. lambda r: r.url == '/home'")
-        require_order(self, what)
-        exprs: list[Expr] = []
-        for i, step in enumerate(steps):
-            e = _wrap(self._capture(step, what))
-            if e.dtype not in ("bool", "null", "unknown"):
-                raise TypeError(f"{what}: step {i + 1} must be a condition, but {e!r} is {e.dtype}")
-            exprs.append(e)
-        if partition_by is None:
-            parts: list[str] = []
-        elif isinstance(partition_by, str):
-            parts = [partition_by]
-        elif isinstance(partition_by, (list, tuple)):
-            parts = list(partition_by)
-        else:
-            raise TypeError(f"{what}: partition_by takes a column name or a list of them")
-        for p in parts:
-            self._column(p, f"{what} partition_by")
-        base, staged, sources = self._stage(exprs)
-        step_names = [_new_name("s") for _ in staged]
-        extra = [f"({e.to_sql()}) AS {quote_ident(n)}" for e, n in zip(staged, step_names)]
-        keep = [f"{_T}.{quote_ident(c)}" for c in [*self.columns, *self._rel.hidden]]
-        view_sql = f"SELECT {', '.join([*keep, *extra])} FROM ({base}) AS {_T}"
-        ordinal = None
-        if self._rel.order == ((ORDINAL, False),):
-            ordinal = ORDINAL  # stored order: the operator reads the partitions in order itself
-        else:
-            view_sql += f" ORDER BY {_order_sql(self._rel.order)}"
-        view, table = _new_name("view"), _new_name("pattern")
-        try:
-            self._ctx.register_view(view, self._ctx.sql(view_sql))
-            source = _Source(self._ctx, table, view)
-            schema = self._ctx.table(view).schema()
-            operator = _native.pattern_table(view, schema, step_names, parts, ordinal, count, fetch)
-            self._ctx.register_table(table, operator)
-        except Exception as e:
-            raise QueryError(f"{_message(e)}\n  in SQL: {view_sql}") from e
-        if count:
-            # one count per partition of the operator (partitions are matched in parallel)
-            total = f"CAST(coalesce(sum({quote_ident('count')}), 0) AS BIGINT)"
-            return f"SELECT {total} FROM {quote_ident(table)}", (source, *sources)
-        cols = ", ".join(quote_ident(c) for c in [*self.columns, *self._rel.hidden])
-        sql = f"SELECT {cols} FROM {quote_ident(table)}"
-        if fetch is not None:
-            sql = f"SELECT * FROM ({sql} LIMIT {int(fetch)}) AS {_T}"
-        return self._with(replace(self._rel, sql=sql, sources=sources + (source,)))
+        return search_count(self, list(steps), partition_by)
 
     def group_by(self, key: str | Sequence[str] | Callable[[Any], Any]) -> GroupBy:
         """Groups rows by equal keys (anywhere in the table, unlike :meth:`group_ordered`):
         ``t.group_by("url").agg(n=lambda g: g.count())``. The key is a column name, a list
         of names, or a row lambda returning an expression (or a list, or a dict of named
         expressions)."""
-        from .aggregate import key_exprs
-
         return GroupBy(self, key_exprs(self, key))
 
     def agg(
@@ -866,40 +522,13 @@ class LTSeq:
         ``.max()``, ``.median()``, ``.std()``, ``.var()``, ``.n_unique()``, ``.first()``,
         ``.last()`` (in the table's order), ``g.count()`` (rows), ``g.count_if(pred)``,
         ``g.sum_if(pred, col)``, ``g.avg_if(pred, col)``; they combine with arithmetic."""
-        from .aggregate import key_exprs
-
         keys = key_exprs(self, by) if by is not None else {}
         return self._aggregate(keys, fn, aggs)
 
     def _aggregate(
         self, keys: dict[str, Expr], fn: Callable[[Any], Any] | None, named: Mapping[str, Callable[[Any], Any]]
     ) -> LTSeq:
-        from .aggregate import capture_aggs
-
-        aggs = capture_aggs(self, fn, named, _order_sql(self._rel.order))
-        names = [*keys, *aggs]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"agg(): the output columns {dupes} are given twice")
-        for n in keys:
-            _check_user_name(n, "group key name")
-        base, staged, sources = self._stage([*keys.values(), *aggs.values()])
-        select = [f"{e.to_sql()} AS {quote_ident(n)}" for n, e in zip(names, staged)]
-        key_sql = [e.to_sql() for e in staged[: len(keys)]]
-        hidden: tuple[str, ...] = ()
-        if keys:
-            order = tuple((n, False) for n in keys)
-        else:
-            one = f"{HIDDEN_PREFIX}g"
-            select.append(f"0 AS {quote_ident(one)}")
-            hidden, order = (one,), ((one, False),)
-        sql = f"SELECT {', '.join(select)} FROM ({base}) AS {_T}"
-        if keys:
-            sql += f" GROUP BY {', '.join(key_sql)}"
-        schema = _plan_schema(self._ctx, sql)
-        visible = pa.schema([schema.field(i) for i in range(len(names))])
-        sort_keys = tuple((n, False) for n in keys) or None
-        return self._with(_Rel(sql, visible, hidden, order, sort_keys, sources))
+        return aggregate(self, keys, fn, named)
 
     def link(
         self,
@@ -924,7 +553,7 @@ class LTSeq:
         if (as_ is None) == (alias is None):
             raise ValueError("link() needs a name for the linked row: as_='prod' (or alias='prod'), exactly one")
         name = as_ if as_ is not None else alias
-        _check_user_name(name, "link() alias")
+        check_user_name(name, "link() alias")
         assert name is not None
         if not isinstance(target, LTSeq):
             raise TypeError(f"link() links to another LTSeq, not {type(target).__name__}")
@@ -944,11 +573,11 @@ class LTSeq:
         if clash:
             raise ValueError(f"link(): the linked columns {clash} would replace source columns; choose another alias")
         source_keys, target_keys = key_pairs(on, self._types(), target._types())
-        base, source = self._register_link(self._rel.sql, target, source_keys, target_keys, prefix, join)
+        base, source = link_operator(self, self._rel.sql, target, (source_keys, target_keys), prefix, join)
         linked = [prefix + c for c in target.columns]
         select = [quote_ident(c) for c in [*self.columns, *linked, *self._rel.hidden]]
-        sql = f"SELECT {', '.join(select)} FROM ({base}) AS {_T}"
-        schema = _plan_schema(self._ctx, sql)
+        sql = f"SELECT {', '.join(select)} FROM ({base}) AS {T}"
+        schema = plan_schema(self._ctx, sql)
         visible = pa.schema([schema.field(i) for i in range(len(self.columns) + len(linked))])
         rel = replace(self._rel, sql=sql, schema=visible, sources=self._rel.sources + (source,) + target._rel.sources)
         made = LinkedTable._make(self._ctx, rel)
@@ -971,14 +600,14 @@ class LTSeq:
             else:
                 raise TypeError(f"distinct() keys are column names or lambdas, not {type(k).__name__}")
         marker = f"{HIDDEN_PREFIX}dn"
-        partition = ", ".join(f"{_T}.{quote_ident(e.name)}" if isinstance(e, Column) else e.to_sql() for e in exprs)
+        partition = ", ".join(f"{T}.{quote_ident(e.name)}" if isinstance(e, Column) else e.to_sql() for e in exprs)
         inner = (
-            f"SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY {_order_sql(self._rel.order)}) "
-            f"AS {quote_ident(marker)} FROM ({self._rel.sql}) AS {_T}"
+            f"SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY {order_sql(self._rel.order)}) "
+            f"AS {quote_ident(marker)} FROM ({self._rel.sql}) AS {T}"
         )
         keep = [quote_ident(c) for c in list(self.columns) + list(self._rel.hidden)]
-        sql = f"SELECT {', '.join(keep)} FROM ({inner}) AS {_T} WHERE {quote_ident(marker)} = 1"
-        _plan_schema(self._ctx, sql)
+        sql = f"SELECT {', '.join(keep)} FROM ({inner}) AS {T} WHERE {quote_ident(marker)} = 1"
+        plan_schema(self._ctx, sql)
         return self._with(replace(self._rel, sql=sql))
 
     def slice(self, offset: int = 0, length: int | None = None) -> LTSeq:
@@ -988,12 +617,12 @@ class LTSeq:
             raise ValueError(f"slice(): offset must be an integer >= 0, got {offset!r}")
         if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 0):
             raise ValueError(f"slice(): length must be an integer >= 0 or None, got {length!r}")
-        sql = f"SELECT * FROM ({self._rel.sql}) AS {_T} ORDER BY {_order_sql(self._rel.order)}"
+        sql = f"SELECT * FROM ({self._rel.sql}) AS {T} ORDER BY {order_sql(self._rel.order)}"
         if length is not None:
             sql += f" LIMIT {length}"
         if offset:
             sql += f" OFFSET {offset}"
-        _plan_schema(self._ctx, sql)
+        plan_schema(self._ctx, sql)
         return self._with(replace(self._rel, sql=sql))
 
     def head(self, n: int = 10) -> LTSeq:
@@ -1006,8 +635,8 @@ class LTSeq:
         """The last ``n`` rows, in the table's order."""
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise ValueError(f"tail(): n must be an integer >= 0, got {n!r}")
-        sql = f"SELECT * FROM ({self._rel.sql}) AS {_T} ORDER BY {_order_sql(self._rel.order, reverse=True)} LIMIT {n}"
-        _plan_schema(self._ctx, sql)
+        sql = f"SELECT * FROM ({self._rel.sql}) AS {T} ORDER BY {order_sql(self._rel.order, reverse=True)} LIMIT {n}"
+        plan_schema(self._ctx, sql)
         return self._with(replace(self._rel, sql=sql))
 
     def pipe(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -1031,7 +660,7 @@ class LTSeq:
         try:
             table = df.to_arrow_table()
         except Exception as e:
-            raise QueryError(_message(e)) from e
+            raise QueryError(message(e)) from e
         return table
 
     def to_pandas(self) -> Any:
@@ -1050,13 +679,13 @@ class LTSeq:
 
     def count(self) -> int:
         """The number of rows."""
-        sql = f"SELECT count(*) AS n FROM ({self._rel.sql}) AS {_T}"
+        sql = f"SELECT count(*) AS n FROM ({self._rel.sql}) AS {T}"
         try:
             table = self._run(sql).to_arrow_table()
         except LTSeqError:
             raise
         except Exception as e:
-            raise QueryError(_message(e)) from e
+            raise QueryError(message(e)) from e
         return int(table.column(0)[0].as_py())
 
     def __len__(self) -> int:
@@ -1084,7 +713,7 @@ class LTSeq:
         try:
             rows, more = self._head_rows(5)
         except Exception as e:  # noqa: BLE001 - repr must not raise
-            return f"{header}\n(could not run: {_message(e)})"
+            return f"{header}\n(could not run: {message(e)})"
         return f"{header}\n{_display.grid(rows, self.columns, more=more)}"
 
     def _repr_html_(self) -> str:
@@ -1098,7 +727,7 @@ class LTSeq:
             logical = df.optimized_logical_plan().display_indent()
             physical = df.execution_plan().display_indent()
         except Exception as e:
-            raise QueryError(_message(e)) from e
+            raise QueryError(message(e)) from e
         return f"logical plan:\n{logical}\nphysical plan:\n{physical}"
 
     explain_plan = explain
@@ -1134,33 +763,6 @@ class LinkedTable(LTSeq):
     def to_ltseq(self) -> LTSeq:
         """The same table as a plain ``LTSeq`` (every method already returns one)."""
         return LTSeq._make(self._ctx, self._rel)
-
-
-def _surviving_keys(keys: tuple[tuple[str, bool], ...] | None, kept: set[str]) -> tuple[tuple[str, bool], ...] | None:
-    if not keys:
-        return None
-    out = []
-    for k, d in keys:
-        if k not in kept:
-            break
-        out.append((k, d))
-    return tuple(out) or None
-
-
-def _message(e: BaseException) -> str:
-    text = str(e).strip()
-    for prefix in ("DataFusion error: ", "Error during planning: ", "Execution error: "):
-        while text.startswith(prefix):
-            text = text[len(prefix) :]
-    return text
-
-
-def _plan_schema(ctx: Any, sql: str) -> pa.Schema:
-    """Plans ``sql`` (without running it) and returns its output schema."""
-    try:
-        return ctx.sql(sql).schema()
-    except Exception as e:
-        raise QueryError(f"{_message(e)}\n  in SQL: {sql}") from e
 
 
 __all__ = ["LTSeq", "LinkedTable", "GroupBy"]

@@ -9,7 +9,10 @@ reads that column. Windows nested in windows are computed innermost first.
 
 The functions themselves are ltseq's SQL window functions (``rolling_sum``, ``cum_sum``,
 ``diff``, ...; see ``docs/sql-reference.md``) and DataFusion's ``lag``, ``lead``,
-``row_number``, ``rank``, ``dense_rank`` and ``ntile``: nothing is computed in Python.
+``row_number``, ``rank``, ``dense_rank`` and ``ntile``: nothing is computed in Python, and
+their argument checks and result types are the functions' own (``ltseq._functions``). The
+methods ``r.x.shift(...)``, ``.rolling(...)``, ``.cum_sum()``, ... are added to every
+expression here (``WindowMethods``).
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _sql
-from ._types import NUMERIC, TEMPORAL
+from ._expr import Column, Expr, IfElse, IsNull, Literal, _wrap, extend
+from ._functions import window_call
 from .exceptions import SortRequiredError
-from .expr import Expr, IfElse, IsNull, Literal, _wrap
 
 # How a window's ORDER BY is formed when no explicit order_by is given:
 #   "sequence": the table's full row order (sort keys, then the stable tie-break), required
@@ -30,11 +33,9 @@ from .expr import Expr, IfElse, IsNull, Literal, _wrap
 _SEQUENCE, _RANK, _NUMBER = "sequence", "rank", "number"
 
 
-def _int_arg(what: str, value: Any, *, positive: bool = False) -> int:
+def _int_arg(what: str, value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{what} must be an integer, got {value!r}")
-    if positive and value < 1:
-        raise ValueError(f"{what} must be a positive integer (>= 1), got {value}")
     return value
 
 
@@ -60,13 +61,12 @@ class WindowContext:
 class Window(Expr):
     """A window function call: ``func(args) OVER (PARTITION BY ... ORDER BY ...)``."""
 
-    __slots__ = ("func", "args", "partition_by", "order_by", "descending", "kind", "label", "_dtype")
+    __slots__ = ("func", "args", "partition_by", "order_by", "descending", "kind", "label", "_dtype", "operator")
 
     def __init__(
         self,
         func: str,
         args: list[Expr],
-        dtype: str,
         label: str,
         *,
         kind: str = _SEQUENCE,
@@ -74,7 +74,10 @@ class Window(Expr):
         order_by: list[Any] | None = None,
         descending: list[bool] | None = None,
     ) -> None:
-        self.func, self.args, self._dtype, self.label, self.kind = func, args, dtype, label, kind
+        # The function itself checks the arguments and gives the result type (in Rust).
+        info = window_call(label, func, [_argument(a) for a in args])
+        self.func, self.args, self._dtype, self.label, self.kind = func, args, info.dtype, label, kind
+        self.operator = info.operator  # whether ltseq's Window operator evaluates the function
         self.partition_by = partition_by or []
         self.order_by = order_by or []
         self.descending = descending or [False] * len(self.order_by)
@@ -113,7 +116,6 @@ class Window(Expr):
         return Window(
             self.func,
             self.args,
-            self._dtype,
             self.label,
             kind=self.kind,
             partition_by=parts or self.partition_by,
@@ -135,7 +137,6 @@ class Window(Expr):
         return Window(
             self.func,
             new[:a],
-            self._dtype,
             self.label,
             kind=self.kind,
             partition_by=new[a : a + p],
@@ -196,6 +197,13 @@ class Window(Expr):
         return self.label
 
 
+def _argument(e: Expr) -> tuple[str, Any, bool]:
+    """A call argument as the function checks it: its type, and its value when constant."""
+    if isinstance(e, Literal):
+        return e.dtype, e.value, True
+    return e.dtype, None, False
+
+
 def contains_window(e: Expr) -> bool:
     if isinstance(e, Window):
         return True
@@ -224,18 +232,7 @@ def replace_nodes(e: Expr, mapping: dict[int, Expr]) -> Expr:
     return e._with_children(new)
 
 
-# --- the expression methods (attached to Expr in expr.py) -------------------------------------
-
-
-def _require(what: str, x: Expr, allowed: set[str]) -> None:
-    if x.dtype not in allowed | {"null", "unknown"}:
-        raise TypeError(
-            f"{what} needs {'a number' if allowed == NUMERIC else 'numbers or dates'}, but {x!r} is {x.dtype}"
-        )
-
-
-def _sum_type(dtype: str) -> str:
-    return dtype if dtype in ("int64", "decimal") else "float64"
+# --- the expression methods (added to Expr with extend) ----------------------------------------
 
 
 def shift(x: Expr, n: int = 1, default: Any = None, *, partition_by: Any = None) -> Expr:
@@ -247,99 +244,118 @@ def shift(x: Expr, n: int = 1, default: Any = None, *, partition_by: Any = None)
     func = "lag" if n > 0 else "lead"
     offset = Literal(abs(n))
     if default is None:
-        return Window(func, [x, offset], x.dtype, label, partition_by=parts)
+        return Window(func, [x, offset], label, partition_by=parts)
     d = _wrap(default)
     if isinstance(d, Literal) and (d.dtype == x.dtype or (x.dtype == "float64" and d.dtype == "int64")):
-        return Window(func, [x, offset, d], x.dtype, label, partition_by=parts)
+        return Window(func, [x, offset, d], label, partition_by=parts)
     # Any other default (an expression, or a literal of another type) goes through CASE, so the
     # result takes the common type instead of casting the default to x's type.
-    partner = Window(func, [Literal(1), offset], "int64", label, partition_by=parts)
-    value = Window(func, [x, offset], x.dtype, label, partition_by=parts)
+    partner = Window(func, [Literal(1), offset], label, partition_by=parts)
+    value = Window(func, [x, offset], label, partition_by=parts)
     return IfElse(IsNull(partner, negated=False), d, value)
 
 
-def diff(x: Expr, n: int = 1, *, partition_by: Any = None) -> Expr:
-    n = _int_arg("diff(): n", n)
-    _require("diff()", x, NUMERIC | TEMPORAL)
-    dtype = x.dtype if x.dtype in NUMERIC else "unknown"
-    return Window("diff", [x, Literal(n)], dtype, f"{x!r}.diff({n})", partition_by=_partition_list(partition_by))
-
-
-def pct_change(x: Expr, n: int = 1, *, partition_by: Any = None) -> Expr:
-    n = _int_arg("pct_change(): n", n)
-    _require("pct_change()", x, NUMERIC)
-    return Window(
-        "pct_change", [x, Literal(n)], "float64", f"{x!r}.pct_change({n})", partition_by=_partition_list(partition_by)
-    )
-
-
 def cumulative(x: Expr, which: str, *, partition_by: Any = None) -> Expr:
-    if which in ("sum", "prod"):
-        _require(f"cum_{which}()", x, NUMERIC)
-        dtype = _sum_type(x.dtype) if which == "sum" else ("int64" if x.dtype == "int64" else "float64")
-    elif which == "count":
-        dtype = "int64"
-    else:
-        _require(f"cum_{which}()", x, NUMERIC | TEMPORAL)
-        dtype = x.dtype
-    return Window(f"cum_{which}", [x], dtype, f"{x!r}.cum_{which}()", partition_by=_partition_list(partition_by))
+    return Window(f"cum_{which}", [x], f"{x!r}.cum_{which}()", partition_by=_partition_list(partition_by))
+
+
+@extend
+class WindowMethods:
+    """The window methods of every expression (see :class:`Expr`)."""
+
+    def shift(self: Any, n: int = 1, default: Any = None, *, partition_by: Any = None) -> Expr:
+        """The value ``n`` rows earlier in the table's order (``n < 0``: ``-n`` rows later);
+        ``default`` (a value or an expression; NULL if not given) where there is no such row."""
+        return shift(self, n, default, partition_by=partition_by)
+
+    def diff(self: Any, n: int = 1, *, partition_by: Any = None) -> Expr:
+        """The value minus the value ``n`` rows earlier (NULL where there is none)."""
+        n = _int_arg("diff(): n", n)
+        return Window("diff", [self, Literal(n)], f"{self!r}.diff({n})", partition_by=_partition_list(partition_by))
+
+    def pct_change(self: Any, n: int = 1, *, partition_by: Any = None) -> Expr:
+        """``(x - prev) / prev`` where ``prev`` is the value ``n`` rows earlier, as a float."""
+        n = _int_arg("pct_change(): n", n)
+        label = f"{self!r}.pct_change({n})"
+        return Window("pct_change", [self, Literal(n)], label, partition_by=_partition_list(partition_by))
+
+    def rolling(self: Any, w: int, min_periods: int = 1, partition_by: Any = None) -> Rolling:
+        """A rolling window of the ``w`` rows ending at each row; finish with ``.sum()``,
+        ``.mean()``, ``.min()``, ``.max()``, ``.count()``, ``.std()`` or ``.var()``. A window
+        with fewer than ``min_periods`` non-NULL values gives NULL (default 1: partial windows
+        at the start aggregate the rows available)."""
+        return Rolling(self, w, min_periods, partition_by)
+
+    def cum_sum(self: Any, *, partition_by: Any = None) -> Expr:
+        """The running sum from the first row (NULLs skipped; NULL until the first value)."""
+        return cumulative(self, "sum", partition_by=partition_by)
+
+    def cum_prod(self: Any, *, partition_by: Any = None) -> Expr:
+        """The running product from the first row (NULLs skipped)."""
+        return cumulative(self, "prod", partition_by=partition_by)
+
+    def cum_min(self: Any, *, partition_by: Any = None) -> Expr:
+        """The running minimum from the first row (NULLs skipped)."""
+        return cumulative(self, "min", partition_by=partition_by)
+
+    def cum_max(self: Any, *, partition_by: Any = None) -> Expr:
+        """The running maximum from the first row (NULLs skipped)."""
+        return cumulative(self, "max", partition_by=partition_by)
+
+    def cum_count(self: Any, *, partition_by: Any = None) -> Expr:
+        """The number of non-NULL values from the first row to this one."""
+        return cumulative(self, "count", partition_by=partition_by)
 
 
 class Rolling:
     """``r.x.rolling(w, min_periods=1, partition_by=None)``: pick the aggregate with ``.sum()``,
-    ``.mean()``, ``.min()``, ``.max()``, ``.count()``, ``.std()`` or ``.var()``."""
+    ``.mean()``, ``.min()``, ``.max()``, ``.count()``, ``.std()`` or ``.var()``. The function
+    checks ``w`` and ``min_periods``."""
 
     __slots__ = ("x", "w", "min_periods", "partition_by")
 
-    def __init__(self, x: Expr, w: int, min_periods: int = 1, partition_by: Any = None) -> None:
-        self.x = x
-        self.w = _int_arg("rolling(): the window size w", w, positive=True)
-        mp = _int_arg("rolling(): min_periods", min_periods)
-        if not 1 <= mp <= self.w:
-            raise ValueError(f"rolling(): min_periods must be between 1 and w = {self.w}, got {mp}")
-        self.min_periods = mp
+    def __init__(self, x: Expr, w: Any, min_periods: Any = 1, partition_by: Any = None) -> None:
+        self.x, self.w, self.min_periods = x, w, min_periods
         self.partition_by = _partition_list(partition_by)
 
-    def _make(self, which: str, func: str, dtype: str, allowed: set[str] | None = NUMERIC) -> Window:
-        if allowed is not None:
-            _require(f"rolling().{which}()", self.x, allowed)
-        mp = "" if self.min_periods == 1 else f", min_periods={self.min_periods}"
-        label = f"{self.x!r}.rolling({self.w}{mp}).{which}()"
-        args = [self.x, Literal(self.w), Literal(self.min_periods)]
-        return Window(func, args, dtype, label, partition_by=self.partition_by)
+    def _make(self, which: str, func: str) -> Window:
+        mp = "" if self.min_periods == 1 else f", min_periods={self.min_periods!r}"
+        label = f"{self.x!r}.rolling({self.w!r}{mp}).{which}()"
+        args = [self.x, _wrap(self.w), _wrap(self.min_periods)]
+        return Window(func, args, label, partition_by=self.partition_by)
 
     def sum(self) -> Expr:
         """The sum of the non-NULL values in the window (integer for integer input)."""
-        return self._make("sum", "rolling_sum", _sum_type(self.x.dtype))
+        return self._make("sum", "rolling_sum")
 
     def mean(self) -> Expr:
         """The mean of the non-NULL values in the window."""
-        return self._make("mean", "rolling_avg", "float64")
+        return self._make("mean", "rolling_avg")
 
     avg = mean
 
     def min(self) -> Expr:
         """The smallest non-NULL value in the window."""
-        return self._make("min", "rolling_min", self.x.dtype, NUMERIC | TEMPORAL)
+        return self._make("min", "rolling_min")
 
     def max(self) -> Expr:
         """The largest non-NULL value in the window."""
-        return self._make("max", "rolling_max", self.x.dtype, NUMERIC | TEMPORAL)
+        return self._make("max", "rolling_max")
 
     def count(self) -> Expr:
         """The number of non-NULL values in the window."""
-        return self._make("count", "rolling_count", "int64", None)
+        return self._make("count", "rolling_count")
 
     def std(self) -> Expr:
         """The sample standard deviation of the non-NULL values in the window."""
-        return self._make("std", "rolling_std", "float64")
+        return self._make("std", "rolling_std")
 
     def var(self) -> Expr:
         """The sample variance of the non-NULL values in the window."""
-        return self._make("var", "rolling_var", "float64")
+        return self._make("var", "rolling_var")
 
     def __repr__(self) -> str:
-        return f"{self.x!r}.rolling({self.w})"
+        return f"{self.x!r}.rolling({self.w!r})"
 
 
 # --- ranking -----------------------------------------------------------------------------------
@@ -348,31 +364,24 @@ class Rolling:
 def row_number() -> Window:
     """1, 2, 3, ... in the table's order (or ``.over(order_by=...)``), restarting in each
     ``.over(partition_by=...)`` partition."""
-    return Window("row_number", [], "int64", "row_number()", kind=_NUMBER)
+    return Window("row_number", [], "row_number()", kind=_NUMBER)
 
 
 def rank() -> Window:
     """The rank by the sort keys (or ``.over(order_by=...)``): ties share a rank, and the next
     rank skips (1, 1, 3)."""
-    return Window("rank", [], "int64", "rank()", kind=_RANK)
+    return Window("rank", [], "rank()", kind=_RANK)
 
 
 def dense_rank() -> Window:
     """Like :func:`rank` without gaps (1, 1, 2)."""
-    return Window("dense_rank", [], "int64", "dense_rank()", kind=_RANK)
+    return Window("dense_rank", [], "dense_rank()", kind=_RANK)
 
 
 def ntile(n: int) -> Window:
     """The bucket number, 1 to ``n``, splitting the rows (in order) into ``n`` near-equal parts."""
-    n = _int_arg("ntile(): n", n, positive=True)
-    return Window("ntile", [Literal(n)], "int64", f"ntile({n})", kind=_NUMBER)
+    return Window("ntile", [_wrap(n)], f"ntile({n!r})", kind=_NUMBER)
 
-
-# The functions ltseq's Window operator evaluates (see planner-ext/src/window.rs).
-_OPERATOR_FUNCTIONS = {"lag", "lead", "diff", "pct_change", "row_number", "ntile", "run_id"}
-_OPERATOR_FUNCTIONS |= {f"rolling_{k}" for k in ("sum", "avg", "min", "max", "count", "std", "var")}
-_OPERATOR_FUNCTIONS |= {f"cum_{k}" for k in ("sum", "prod", "min", "max", "count")}
-_OPERATOR_CONSTANTS = (type(None), bool, int, float, str)
 
 # Whether window expressions may run on ltseq's Window operator (off: always SQL windows).
 # Both give the same results; tests run both.
@@ -381,18 +390,15 @@ use_operator = True
 
 def operator_partition(w: Window) -> tuple[str, ...] | None:
     """The partition columns when ``w`` can run on the Window operator, else None."""
-    if w.func not in _OPERATOR_FUNCTIONS or w.order_by:
+    if not w.operator or w.order_by:
         return None
     names = []
     for p in w.partition_by:
         if isinstance(p, str):
             names.append(p)
-        elif isinstance(p, Expr) and type(p).__name__ == "Column":
-            names.append(p.name)  # type: ignore[attr-defined]
+        elif isinstance(p, Column):
+            names.append(p.name)
         else:
-            return None
-    for a in w.args:
-        if isinstance(a, Literal) and not isinstance(a.value, _OPERATOR_CONSTANTS):
             return None
     return tuple(names)
 
@@ -416,8 +422,6 @@ def stage_windows(
 
     Windows that the Window operator can evaluate go to ``operator``, one call per set of
     partition columns; the others become SQL window calls."""
-    from .expr import Column
-
     sql = base_sql
     keep: list[Any] = []
     while True:

@@ -1,0 +1,152 @@
+"""Relation plumbing: what an ``LTSeq`` is made of (a SQL relation, its schema, hidden columns
+and order) and how it lives in a ``SessionContext`` (the tables it registers and reads, named
+uniquely and removed when no table uses them)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from ._sql import quote_ident
+from .exceptions import QueryError, SortRequiredError
+
+HIDDEN_PREFIX = "__ltseq_"
+ORDINAL = "__ltseq_rn"
+T = '"__ltseq_t"'  # the alias of a relation inside the query built on it
+_counter = itertools.count(1)
+
+
+class TableBase:
+    """The base class of ``LTSeq``: lets modules below the table layer recognise a table
+    without importing it."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # pragma: no cover - LTSeq defines them
+
+        @property
+        def columns(self) -> list[str]: ...
+
+        @property
+        def schema(self) -> dict[str, str]: ...
+
+
+class Source:
+    """Tables registered in a context for as long as any ``LTSeq`` reads them."""
+
+    def __init__(self, ctx: Any, *names: str) -> None:
+        self.names = names
+        weakref.finalize(self, _deregister, ctx, names)
+
+
+def _deregister(ctx: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        try:
+            ctx.deregister_table(name)
+        except Exception:  # noqa: BLE001 - the context may already be gone at exit
+            pass
+
+
+def new_name(kind: str) -> str:
+    """A unique name for a table or hidden column ltseq creates."""
+    return f"{HIDDEN_PREFIX}{kind}_{next(_counter)}_{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Rel:
+    sql: str  # a query whose output is the visible columns, then the hidden ones
+    schema: pa.Schema  # visible columns only
+    hidden: tuple[str, ...]
+    order: tuple[tuple[str, bool], ...]  # (hidden column, descending): the row order
+    sort_keys: tuple[tuple[str, bool], ...] | None  # the declared order, by visible names
+    sources: tuple[Any, ...]
+
+    @property
+    def stored_order(self) -> bool:
+        """Whether the rows are in the order they were read (no sort since)."""
+        return self.order == ((ORDINAL, False),)
+
+
+def order_sql(order: Iterable[tuple[str, bool]], reverse: bool = False) -> str:
+    """An ``ORDER BY`` list: ascending NULLs last, descending NULLs first."""
+    parts = []
+    for name, desc in order:
+        d = desc != reverse
+        parts.append(f"{quote_ident(name)} {'DESC NULLS FIRST' if d else 'ASC NULLS LAST'}")
+    return ", ".join(parts)
+
+
+def check_user_name(name: Any, what: str) -> str:
+    """``name`` as a column name a user may give (a non-empty string, not ltseq's own)."""
+    if not isinstance(name, str):
+        raise TypeError(f"{what} must be a string, not {type(name).__name__}")
+    if not name:
+        raise ValueError(f"{what} cannot be empty")
+    if name.startswith(HIDDEN_PREFIX):
+        raise ValueError(f"{what} {name!r}: names starting with {HIDDEN_PREFIX!r} are reserved by ltseq")
+    quote_ident(name)  # rejects text that is not valid Unicode
+    return name
+
+
+def message(e: BaseException) -> str:
+    """A DataFusion error's text without its prefixes."""
+    text = str(e).strip()
+    for prefix in ("DataFusion error: ", "Error during planning: ", "Execution error: "):
+        while text.startswith(prefix):
+            text = text[len(prefix) :]
+    return text
+
+
+def plan_schema(ctx: Any, sql: str) -> pa.Schema:
+    """Plans ``sql`` (without running it) and returns its output schema."""
+    try:
+        return ctx.sql(sql).schema()
+    except Exception as e:
+        raise QueryError(f"{message(e)}\n  in SQL: {sql}") from e
+
+
+def register_view(ctx: Any, sql: str) -> str:
+    """Registers ``sql`` as a new view; returns its name."""
+    view = new_name("view")
+    try:
+        ctx.register_view(view, ctx.sql(sql))
+    except Exception as e:
+        raise QueryError(f"{message(e)}\n  in SQL: {sql}") from e
+    return view
+
+
+def table_read(sql: str) -> str | None:
+    """The table ``sql`` reads as it is, when it is ``SELECT * FROM "<table>"``."""
+    prefix = "SELECT * FROM "
+    quoted = sql[len(prefix) :] if sql.startswith(prefix) else ""
+    if len(quoted) > 1 and quoted[0] == quoted[-1] == '"' and '"' not in quoted[1:-1].replace('""', ""):
+        return quoted[1:-1].replace('""', '"')
+    return None
+
+
+def surviving_keys(keys: tuple[tuple[str, bool], ...] | None, kept: set[str]) -> tuple[tuple[str, bool], ...] | None:
+    """The declared sort keys that survive when only the columns ``kept`` stay: the longest
+    prefix of them that is kept."""
+    if not keys:
+        return None
+    out = []
+    for k, d in keys:
+        if k not in kept:
+            break
+        out.append((k, d))
+    return tuple(out) or None
+
+
+def require_order(rel: Rel, what: str) -> None:
+    """Raises unless ``rel`` has a declared order (what ordered operations need)."""
+    if not rel.sort_keys:
+        raise SortRequiredError(
+            f"{what} needs an order, and this table has none declared: call .sort(...) first "
+            "(or .assume_sorted(...) for data already in order)"
+        )

@@ -1,0 +1,114 @@
+"""Where tables come from: files, Arrow data, pandas and datafusion DataFrames, registered in a
+context and read in their order through ltseq's ``Sequence`` operator."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from ._relation import ORDINAL, Rel, Source, check_user_name, message, new_name, plan_schema
+from ._sql import quote_ident
+from .exceptions import QueryError
+from .register import register_sequence
+
+
+def stored(ctx: Any, name: str) -> Rel:
+    """The relation of the table registered as ``name``, read in its order through ltseq's
+    ``Sequence`` operator (registered beside it as ``<name>_seq``)."""
+    seq_name = name + "_seq"
+    source = Source(ctx, seq_name, name)
+    input_schema = plan_schema(ctx, f"SELECT * FROM {quote_ident(name)}")
+    for field in input_schema:
+        check_user_name(field.name, "column name")
+    try:
+        register_sequence(ctx, seq_name, name, ordinal=ORDINAL)
+    except Exception as e:
+        raise QueryError(message(e)) from e
+    sql = f"SELECT * FROM {quote_ident(seq_name)}"
+    schema = plan_schema(ctx, sql)
+    visible = pa.schema([f for f in schema if f.name != ORDINAL])
+    return Rel(sql, visible, (ORDINAL,), ((ORDINAL, False),), None, (source,))
+
+
+def file(ctx: Any, path: str | os.PathLike[str], kind: str, **options: Any) -> str:
+    """Registers the CSV or Parquet file (or directory) ``path``; returns its name."""
+    path = os.fspath(path)
+    what = {"csv": "CSV", "parquet": "Parquet"}[kind]
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, f"no such {what} file", path)
+    name = new_name(kind)
+    try:
+        getattr(ctx, f"register_{kind}")(name, path, **options)
+    except Exception as e:
+        raise QueryError(f"could not read {what} {path!r}: {message(e)}") from e
+    return name
+
+
+def arrow(ctx: Any, data: Any) -> str:
+    """Registers a ``pyarrow.Table`` (or record batch, or reader) as one in-memory partition,
+    batches in order; returns its name."""
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    elif isinstance(data, pa.RecordBatchReader):
+        data = data.read_all()
+    if not isinstance(data, pa.Table):
+        raise TypeError(
+            f"from_arrow() takes a pyarrow Table, RecordBatch or RecordBatchReader, not {type(data).__name__}"
+        )
+    for field in data.schema:
+        check_user_name(field.name, "column name")
+    if len(set(data.column_names)) != len(data.column_names):
+        raise ValueError(f"duplicate column names: {data.column_names}")
+    batches = data.to_batches()
+    if not batches:
+        batches = [pa.RecordBatch.from_pylist([], schema=data.schema)]
+    name = new_name("mem")
+    ctx.register_record_batches(name, [batches])
+    return name
+
+
+def dict_table(data: Mapping[str, Sequence[Any]]) -> pa.Table:
+    """``{column: values}`` as a ``pyarrow.Table``."""
+    if not isinstance(data, Mapping):
+        raise TypeError(f"from_dict() takes a dict of columns, not {type(data).__name__}")
+    if not data:
+        raise ValueError("from_dict() needs at least one column")
+    lengths = {k: len(v) for k, v in data.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"from_dict(): columns have different lengths: {lengths}")
+    try:
+        return pa.table(dict(data))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        raise TypeError(f"from_dict(): {e}") from e
+
+
+def rows_table(rows: Sequence[Mapping[str, Any]], schema: pa.Schema | None) -> pa.Table:
+    """Row dicts as a ``pyarrow.Table``."""
+    if schema is None and not rows:
+        raise ValueError("from_rows() needs a schema when there are no rows")
+    return pa.Table.from_pylist(list(rows), schema=schema)
+
+
+def pandas_table(df: Any) -> pa.Table:
+    """A pandas DataFrame as a ``pyarrow.Table`` (the index is not kept)."""
+    try:
+        import pandas as pd  # an optional dependency, imported when used
+    except ImportError as e:  # pragma: no cover
+        raise ImportError("from_pandas() needs pandas installed") from e
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"from_pandas() takes a pandas DataFrame, not {type(df).__name__}")
+    return pa.Table.from_pandas(df, preserve_index=False)
+
+
+def dataframe(ctx: Any, df: Any) -> str:
+    """Registers a datafusion ``DataFrame`` as a view; returns its name."""
+    name = new_name("df")
+    try:
+        ctx.register_view(name, df)
+    except Exception as e:
+        raise TypeError(f"from_datafusion() takes a datafusion DataFrame: {message(e)}") from e
+    return name
