@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit tests and the .slt suites against a Rust SessionContext
-# (cargo test), the Python suite (which also runs the .slt files against a stock
-# datafusion.SessionContext), the examples, and the linters.
-# Needs the Python package installed in the active environment (see README.md).
+# One command to run every test from a fresh clone: sets up (scripts/setup.sh: .venv, the
+# build), then the Rust unit tests and the .slt suites against a Rust SessionContext (cargo
+# test), the Python suite (which also runs the .slt files against a stock
+# datafusion.SessionContext, the examples and the docs' examples), and the linters.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/setup.sh
+. scripts/setup.sh
 
 echo "== cargo test (Rust units, .slt against a Rust SessionContext)"
 cargo test --workspace

@@ -4,7 +4,7 @@
 with every column of ``target`` beside it as ``prod_<column>``; in lambdas ``r.prod.name`` reads
 ``prod_name``. Rows keep their place and their count (``join_type="left"``; ``"inner"`` drops
 rows without a match); a target key that occurs twice is an error naming the key. It runs on
-ltseq's ``Link`` operator (``planner-ext/src/link.rs``), which reads only the target columns a
+ltseq's ``Link`` operator (``planner-ext/src/link/``), which reads only the target columns a
 query uses.
 """
 

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::type_coercion::functions::fields_with_udf;
 use datafusion::logical_expr::AggregateUDF;
 use datafusion::physical_expr::aggregate::{AggregateExprBuilder, AggregateFunctionExpr};
-use datafusion::physical_expr::expressions::{cast, Column, Literal};
+use datafusion::physical_expr::expressions::{Column, Literal};
 use datafusion::physical_expr::{
     EquivalenceProperties, LexOrdering, PhysicalExpr, PhysicalSortExpr,
 };
 use serde::{Deserialize, Serialize};
 
 use super::split::SplitPredicate;
+use crate::ordered::functions::coerce_args;
 use crate::ordered::Functions;
 
 pub(super) const NAME: &str = "LtseqGroupOrderedExec";
@@ -73,23 +73,7 @@ pub(super) fn build_aggregate(call: &AggCall, schema: &SchemaRef) -> Result<Aggr
             })
             .collect::<Result<_>>()?
     };
-    // Coerce the arguments as the SQL planner would (e.g. median of integers is a float).
-    let current: Vec<FieldRef> = args
-        .iter()
-        .map(|e| e.return_field(schema))
-        .collect::<Result<_>>()?;
-    let coerced = fields_with_udf(&current, udaf.as_ref())?;
-    let args = args
-        .into_iter()
-        .zip(current.iter().zip(&coerced))
-        .map(|(e, (now, want))| {
-            if now.data_type() == want.data_type() {
-                Ok(e)
-            } else {
-                cast(e, schema, want.data_type().clone())
-            }
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let (args, _) = coerce_args(udaf.as_ref(), args, schema)?;
     AggregateExprBuilder::new(udaf, args)
         .schema(Arc::clone(schema))
         .alias(call.output.clone())

@@ -23,6 +23,8 @@ use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::{Stream, StreamExt};
+
+use crate::ordered::guard::ready;
 use ltseq_udf::run_id::key_changes;
 
 use super::exec::GroupOrderedExecSpec;
@@ -442,11 +444,11 @@ impl Stream for GroupOrderedStream {
             };
             match input.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(batch))) => match self.push(batch) {
-                    Ok(Some(out)) => return Poll::Ready(Some(Ok(out))),
-                    Ok(None) => {}
-                    Err(e) => return Poll::Ready(Some(Err(e))),
-                },
+                Poll::Ready(Some(Ok(batch))) => {
+                    if let Some(poll) = ready(self.push(batch)) {
+                        return poll;
+                    }
+                }
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                 Poll::Ready(None) => match self.read_ahead() {
                     Ok(next) => self.input = next,

@@ -6,10 +6,15 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use datafusion::arrow::datatypes::{FieldRef, SchemaRef};
 use datafusion::catalog::Session;
+use datafusion::error::Result;
 use datafusion::execution::session_state::SessionState;
 use datafusion::execution::{FunctionRegistry, SessionStateBuilder, TaskContext};
+use datafusion::logical_expr::type_coercion::functions::{fields_with_udf, UDFCoercionExt};
 use datafusion::logical_expr::ScalarUDF;
+use datafusion::physical_expr::expressions::cast;
+use datafusion::physical_expr::PhysicalExpr;
 
 /// A session's scalar functions (or none: DataFusion's built-ins only).
 #[derive(Clone, Default)]
@@ -62,4 +67,31 @@ impl Functions {
         }
         state
     }
+}
+
+/// The arguments `exprs` (over `schema`) of the function `udf`, cast to the types the function
+/// coerces them to (as the SQL planner would: the median of integers is a float), and their
+/// fields after coercion.
+pub fn coerce_args<F: UDFCoercionExt>(
+    udf: &F,
+    exprs: Vec<Arc<dyn PhysicalExpr>>,
+    schema: &SchemaRef,
+) -> Result<(Vec<Arc<dyn PhysicalExpr>>, Vec<FieldRef>)> {
+    let current: Vec<FieldRef> = exprs
+        .iter()
+        .map(|e| e.return_field(schema))
+        .collect::<Result<_>>()?;
+    let fields = fields_with_udf(&current, udf)?;
+    let exprs = exprs
+        .into_iter()
+        .zip(current.iter().zip(&fields))
+        .map(|(e, (now, want))| {
+            if now.data_type() == want.data_type() {
+                Ok(e)
+            } else {
+                cast(e, schema, want.data_type().clone())
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((exprs, fields))
 }

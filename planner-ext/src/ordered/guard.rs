@@ -45,6 +45,16 @@ pub async fn no_panic_async<T>(
         })
 }
 
+/// What a stream's step (a pushed batch, the end) gives `poll_next` to return: the batch or
+/// error it yields, or `None` when it yields nothing yet.
+pub fn ready(step: Result<Option<RecordBatch>>) -> Option<Poll<Option<Result<RecordBatch>>>> {
+    match step {
+        Ok(Some(batch)) => Some(Poll::Ready(Some(Ok(batch)))),
+        Ok(None) => None,
+        Err(e) => Some(Poll::Ready(Some(Err(e)))),
+    }
+}
+
 /// A record batch stream whose `poll_next` cannot panic: a panic becomes an error item and
 /// ends the stream.
 pub struct GuardedStream {

@@ -16,6 +16,8 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::{Stream, StreamExt};
+
+use crate::ordered::guard::ready;
 use ltseq_udf::run_id::key_changes;
 
 use super::exec::{PatternOutput, NAME};
@@ -246,10 +248,8 @@ impl Stream for PatternStream {
                     }
                 }
                 self.lookahead = None;
-                match self.decide_pending(&collected) {
-                    Ok(Some(out)) => return Poll::Ready(Some(Ok(out))),
-                    Ok(None) => {}
-                    Err(e) => return Poll::Ready(Some(Err(e))),
+                if let Some(poll) = ready(self.decide_pending(&collected)) {
+                    return poll;
                 }
                 return Poll::Ready(self.finish());
             }
@@ -263,11 +263,11 @@ impl Stream for PatternStream {
             };
             match input.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(batch))) => match self.push(batch) {
-                    Ok(Some(out)) => return Poll::Ready(Some(Ok(out))),
-                    Ok(None) => {}
-                    Err(e) => return Poll::Ready(Some(Err(e))),
-                },
+                Poll::Ready(Some(Ok(batch))) => {
+                    if let Some(poll) = ready(self.push(batch)) {
+                        return poll;
+                    }
+                }
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                 Poll::Ready(None) => {
                     self.input = None;

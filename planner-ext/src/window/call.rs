@@ -8,13 +8,13 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef}
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
-use datafusion::logical_expr::type_coercion::functions::fields_with_udf;
 use datafusion::logical_expr::{PartitionEvaluator, WindowUDF};
-use datafusion::physical_expr::expressions::{cast, Column, Literal};
+use datafusion::physical_expr::expressions::{Column, Literal};
 use datafusion::physical_expr::PhysicalExpr;
 use serde::{Deserialize, Serialize};
 
 use super::exec::NAME;
+use crate::ordered::functions::coerce_args;
 
 /// The window functions the operator evaluates: ltseq's, and DataFusion's that need neither a
 /// window frame nor peer ranks.
@@ -69,23 +69,16 @@ struct Coerced {
 
 fn coerce(
     udwf: &WindowUDF,
-    mut exprs: Vec<Arc<dyn PhysicalExpr>>,
-    mut literal: Vec<Option<ScalarValue>>,
+    exprs: Vec<Arc<dyn PhysicalExpr>>,
+    literal: Vec<Option<ScalarValue>>,
     schema: &SchemaRef,
 ) -> Result<Coerced> {
-    let current: Vec<FieldRef> = exprs
-        .iter()
-        .map(|e| e.return_field(schema))
-        .collect::<Result<_>>()?;
-    let fields = fields_with_udf(&current, udwf)?;
-    for (i, (field, now)) in fields.iter().zip(&current).enumerate() {
-        if field.data_type() != now.data_type() {
-            exprs[i] = cast(Arc::clone(&exprs[i]), schema, field.data_type().clone())?;
-            if let Some(value) = &literal[i] {
-                literal[i] = Some(value.cast_to(field.data_type())?);
-            }
-        }
-    }
+    let (exprs, fields) = coerce_args(udwf, exprs, schema)?;
+    let literal = literal
+        .into_iter()
+        .zip(&fields)
+        .map(|(value, field)| value.map(|v| v.cast_to(field.data_type())).transpose())
+        .collect::<Result<Vec<_>>>()?;
     Ok(Coerced {
         exprs,
         fields,
@@ -192,6 +185,19 @@ pub enum CallError {
     Unknown(String),
 }
 
+/// The function's own words in a DataFusion error: without the wrapping of argument coercion
+/// ("Function 'f' user-defined coercion failed with: ...") and the error-kind prefixes.
+fn own_message(text: &str) -> String {
+    let mut text = text.rsplit("coercion failed with: ").next().unwrap_or(text);
+    while let Some(rest) = ["Error during planning: ", "Execution error: "]
+        .iter()
+        .find_map(|p| text.strip_prefix(p))
+    {
+        text = rest;
+    }
+    text.to_string()
+}
+
 /// The result type of `function(args)` where each argument is a value of a type or a constant
 /// (`(type, Some(value))`), checked exactly as a query's planning and evaluation would check
 /// it: the function's own argument coercion, then its evaluator's checks of constants.
@@ -199,7 +205,7 @@ pub fn describe_call(
     function: &str,
     args: &[(DataType, Option<ScalarValue>)],
 ) -> std::result::Result<CallInfo, CallError> {
-    let message = |e: DataFusionError| e.strip_backtrace().to_string();
+    let message = |e: DataFusionError| own_message(&e.strip_backtrace());
     let udwf = any_window_function(function)
         .ok_or_else(|| CallError::Unknown(format!("unknown window function '{function}'")))?;
     let fields: Vec<Field> = args
