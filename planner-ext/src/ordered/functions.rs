@@ -69,6 +69,9 @@ impl Functions {
     }
 }
 
+/// Argument expressions of a function call, and their fields.
+pub type Args = (Vec<Arc<dyn PhysicalExpr>>, Vec<FieldRef>);
+
 /// The arguments `exprs` (over `schema`) of the function `udf`, cast to the types the function
 /// coerces them to (as the SQL planner would: the median of integers is a float), and their
 /// fields after coercion.
@@ -76,7 +79,7 @@ pub fn coerce_args<F: UDFCoercionExt>(
     udf: &F,
     exprs: Vec<Arc<dyn PhysicalExpr>>,
     schema: &SchemaRef,
-) -> Result<(Vec<Arc<dyn PhysicalExpr>>, Vec<FieldRef>)> {
+) -> Result<Args> {
     let current: Vec<FieldRef> = exprs
         .iter()
         .map(|e| e.return_field(schema))
