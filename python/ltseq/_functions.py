@@ -25,11 +25,11 @@ class CallInfo:
 
 
 @lru_cache(maxsize=4096)
-def _describe(function: str, args: tuple[tuple[str, Any], ...]) -> tuple[str, bool]:
+def _describe(function: str, args: tuple[tuple[str, str, Any], ...]) -> tuple[str, bool]:
     typed = []
-    for dtype, value in args:
+    for kind, dtype, value in args:
         t = arrow_type(dtype)
-        typed.append((t if t is not None else pa.null(), value))
+        typed.append((kind, t if t is not None else pa.null(), value))
     field, operator = _native.describe_window_call(function, typed)
     return dtype_name(pa.field(field).type), operator
 
@@ -37,19 +37,22 @@ def _describe(function: str, args: tuple[tuple[str, Any], ...]) -> tuple[str, bo
 def window_call(label: str, function: str, args: list[tuple[str, Any, bool]]) -> CallInfo:
     """Describes ``function(args)``; each argument is ``(ltseq type name, value, is_constant)``.
     Raises ``TypeError`` for arguments of the wrong type and ``ValueError`` for wrong constants,
-    with the function's message after ``label`` (the expression as the user wrote it)."""
-    key = []
-    constants = True
+    with the function's message after ``label`` (the expression as the user wrote it). A
+    constant the native module cannot take (a date, a decimal) is checked by its type only."""
+    key: list[tuple[str, str, Any]] = []
     for dtype, value, constant in args:
-        carried = constant and isinstance(value, OPERATOR_CONSTANTS) and not _huge(value)
-        constants = constants and (carried or not constant)
-        key.append((dtype, value if carried else None))
+        if not constant:
+            key.append(("value", dtype, None))
+        elif isinstance(value, OPERATOR_CONSTANTS) and not _huge(value):
+            key.append(("constant", dtype, value))
+        else:
+            key.append(("opaque", dtype, None))
     try:
         result, operator = _describe(function, tuple(key))
     except (TypeError, ValueError) as e:
         raise type(e)(f"{label}: {e}") from None
     unknown = any(arrow_type(dtype) is None for dtype, _, constant in args if not constant)
-    return CallInfo("unknown" if unknown else result, operator and constants)
+    return CallInfo("unknown" if unknown else result, operator)
 
 
 def _huge(value: Any) -> bool:

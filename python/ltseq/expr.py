@@ -8,7 +8,23 @@ This is the public face: the core nodes live in ``ltseq._expr``, the window func
 
 from __future__ import annotations
 
-from ._expr import Column, Expr, Literal, if_else, lit
-from .window import dense_rank, ntile, rank, row_number
+from ._expr import (
+    Alias,
+    Between,
+    BinaryOp,
+    Cast,
+    Column,
+    Expr,
+    Func,
+    IfElse,
+    InList,
+    IsNull,
+    Literal,
+    UnaryOp,
+    if_else,
+    lit,
+)
+from .window import Window, dense_rank, ntile, rank, row_number
 
 __all__ = ["Expr", "Column", "Literal", "if_else", "lit", "row_number", "rank", "dense_rank", "ntile"]
+__all__ += ["Alias", "Between", "BinaryOp", "Cast", "Func", "IfElse", "InList", "IsNull", "UnaryOp", "Window"]

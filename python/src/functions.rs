@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use datafusion::logical_expr::WindowUDF;
 use datafusion_ffi::udwf::FFI_WindowUDF;
-use ltseq_planner::window::{describe_call, CallError};
+use ltseq_planner::ordered::guard::no_panic;
+use ltseq_planner::window::{describe_call, CallArg, CallError};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
-use crate::convert::{arrow_type, scalar, ArrowField};
+use crate::convert::{arrow_type, scalar, value_error, ArrowField};
 
 /// One ltseq window function, exportable to a host `SessionContext`.
 #[pyclass(module = "ltseq._native", frozen)]
@@ -45,22 +46,32 @@ pub(crate) fn window_functions() -> Vec<WindowFunction> {
 }
 
 /// The result type of the window call `function(args)` and whether ltseq's Window operator
-/// evaluates it. `args` are `(pyarrow type, constant or None)`; a constant is checked as the
-/// function checks it. Raises `TypeError` for arguments of the wrong type, `ValueError` for
-/// wrong constants (a window size of 0), with the function's own message.
+/// evaluates it. `args` are `(kind, pyarrow type, value)` with kind `"value"` (a column or
+/// expression), `"constant"` (checked as the function checks its constants) or `"opaque"` (a
+/// constant whose value is not passed). Raises `TypeError` for arguments of the wrong type,
+/// `ValueError` for wrong constants (a window size of 0), with the function's own message.
 #[pyfunction]
 pub(crate) fn describe_window_call(
     function: &str,
-    args: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)>,
+    args: Vec<(String, Bound<'_, PyAny>, Bound<'_, PyAny>)>,
 ) -> PyResult<(ArrowField, bool)> {
     let args = args
         .iter()
-        .map(|(t, v)| {
-            let value = if v.is_none() { None } else { Some(scalar(v)?) };
-            Ok((arrow_type(t)?, value))
+        .map(|(kind, t, v)| match kind.as_str() {
+            "value" => Ok(CallArg::Value(arrow_type(t)?)),
+            "constant" => Ok(CallArg::Constant(
+                scalar(v)?.cast_to(&arrow_type(t)?).map_err(value_error)?,
+            )),
+            "opaque" => Ok(CallArg::Opaque(arrow_type(t)?)),
+            other => Err(PyValueError::new_err(format!(
+                "argument kind must be 'value', 'constant' or 'opaque', got {other:?}"
+            ))),
         })
         .collect::<PyResult<Vec<_>>>()?;
-    match describe_call(function, &args) {
+    let described = no_panic("describe_window_call", || {
+        Ok(describe_call(function, &args))
+    });
+    match described.map_err(value_error)? {
         Ok(info) => Ok((ArrowField::new(info.output), info.operator)),
         Err(CallError::Type(m)) => Err(PyTypeError::new_err(m)),
         Err(CallError::Value(m)) | Err(CallError::Unknown(m)) => Err(PyValueError::new_err(m)),

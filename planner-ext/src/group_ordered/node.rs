@@ -81,6 +81,25 @@ impl NodeSpec for GroupOrderedSpec {
         )
     }
 
+    fn necessary_columns(
+        &self,
+        inputs: &[LogicalPlan],
+        _output_columns: &[usize],
+    ) -> Option<Vec<Vec<usize>>> {
+        // A predicate's columns are known once it compiles (here with the built-in functions;
+        // when it needs the session's, every column is kept).
+        let schema = inputs[0].schema();
+        let names = self
+            .columns(schema.as_arrow(), &Functions::builtin())
+            .ok()?;
+        let mut indices = names
+            .iter()
+            .map(|n| schema.index_of_column_by_name(None, n))
+            .collect::<Option<Vec<usize>>>()?;
+        indices.sort_unstable();
+        Some(vec![indices])
+    }
+
     fn plan(
         &self,
         inputs: Vec<Arc<dyn ExecutionPlan>>,

@@ -85,8 +85,10 @@ pub fn input_context(context: &Arc<TaskContext>) -> Arc<TaskContext> {
 }
 
 /// The operators whose output partitions keep their input partitions' rows in order and in
-/// place (by the names they show across the FFI, the only thing a host's plan tells): ltseq's
-/// ordered source, and the Window operator (all its rows in partition 0, in order).
+/// place, by the names they show across the FFI (the only thing a host's plan tells of them):
+/// ltseq's ordered source, and the Window operator (all its rows in partition 0, in order).
+/// This list of names is all the core knows of operators; each of the two checks in a test
+/// that its name is here.
 pub const ORDER_KEEPING_OPERATORS: &[&str] = &["LtseqSequenceExec", "LtseqWindowExec"];
 
 /// Whether every node of `plan` keeps each partition's rows in order and in place: projections,

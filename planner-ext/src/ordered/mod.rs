@@ -18,7 +18,9 @@
 //! - [`guard`], [`sql_args`], [`rewrite`], [`scalar_serde`]: panic guards, table-function
 //!   arguments, scan-to-node rewrites, and constants in serialized specs.
 //!
-//! No module here knows any operator.
+//! No module here uses an operator's code; the one thing the core knows of operators is the
+//! names of the two whose partitions keep the stored order (`input::ORDER_KEEPING_OPERATORS`),
+//! because a host's plan, seen through the FFI, shows only names.
 
 pub mod catalog;
 pub mod exec;

@@ -204,3 +204,14 @@ impl RecordBatchStream for SequenceStream {
         Arc::clone(&self.schema)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ordered::input::ORDER_KEEPING_OPERATORS;
+    use crate::ordered::Kernel;
+
+    #[test]
+    fn the_core_knows_this_operator_keeps_partition_order() {
+        assert!(ORDER_KEEPING_OPERATORS.contains(&<super::Sequence as Kernel>::NAME));
+    }
+}

@@ -185,6 +185,18 @@ pub enum CallError {
     Unknown(String),
 }
 
+/// One argument of a call the DSL asks about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallArg {
+    /// A column or an expression of this type.
+    Value(DataType),
+    /// A constant (checked as the function checks its constants).
+    Constant(ScalarValue),
+    /// A constant of this type whose value the caller does not pass (a date, a decimal): its
+    /// type is checked, its value is left to the query.
+    Opaque(DataType),
+}
+
 /// The function's own words in a DataFusion error: without the wrapping of argument coercion
 /// ("Function 'f' user-defined coercion failed with: ...") and the error-kind prefixes.
 fn own_message(text: &str) -> String {
@@ -198,28 +210,39 @@ fn own_message(text: &str) -> String {
     text.to_string()
 }
 
-/// The result type of `function(args)` where each argument is a value of a type or a constant
-/// (`(type, Some(value))`), checked exactly as a query's planning and evaluation would check
-/// it: the function's own argument coercion, then its evaluator's checks of constants.
-pub fn describe_call(
-    function: &str,
-    args: &[(DataType, Option<ScalarValue>)],
-) -> std::result::Result<CallInfo, CallError> {
+/// The result type of `function(args)`, checked exactly as a query's planning and evaluation
+/// would check it: the function's own argument coercion, then its evaluator's checks of the
+/// constants (skipped when a constant's value is not given: the query checks it then, and such
+/// a call is not the Window operator's).
+pub fn describe_call(function: &str, args: &[CallArg]) -> std::result::Result<CallInfo, CallError> {
     let message = |e: DataFusionError| own_message(&e.strip_backtrace());
     let udwf = any_window_function(function)
         .ok_or_else(|| CallError::Unknown(format!("unknown window function '{function}'")))?;
-    let fields: Vec<Field> = args
+    let types: Vec<DataType> = args
+        .iter()
+        .map(|a| match a {
+            CallArg::Value(t) | CallArg::Opaque(t) => t.clone(),
+            CallArg::Constant(v) => v.data_type(),
+        })
+        .collect();
+    let fields: Vec<Field> = types
         .iter()
         .enumerate()
-        .map(|(i, (t, _))| Field::new(format!("a{i}"), t.clone(), true))
+        .map(|(i, t)| Field::new(format!("a{i}"), t.clone(), true))
         .collect();
     let schema: SchemaRef = Arc::new(Schema::new(fields));
     let mut exprs: Vec<Arc<dyn PhysicalExpr>> = Vec::with_capacity(args.len());
     let mut literal = Vec::with_capacity(args.len());
-    for (i, (t, value)) in args.iter().enumerate() {
+    for (i, arg) in args.iter().enumerate() {
+        let value = match arg {
+            CallArg::Value(_) => None,
+            CallArg::Constant(v) => Some(v.clone()),
+            CallArg::Opaque(t) => {
+                Some(ScalarValue::try_from(t).map_err(|e| CallError::Type(message(e)))?)
+            }
+        };
         match value {
             Some(v) => {
-                let v = v.cast_to(t).map_err(|e| CallError::Type(message(e)))?;
                 exprs.push(Arc::new(Literal::new(v.clone())));
                 literal.push(Some(v));
             }
@@ -234,6 +257,12 @@ pub fn describe_call(
     let output = udwf
         .field(WindowUDFFieldArgs::new(&coerced.fields, "out"))
         .map_err(|e| CallError::Type(message(e)))?;
+    if args.iter().any(|a| matches!(a, CallArg::Opaque(_))) {
+        return Ok(CallInfo {
+            output: output.data_type().clone(),
+            operator: false,
+        });
+    }
     let evaluator = evaluator(&udwf, &coerced).map_err(|e| CallError::Value(message(e)))?;
     let operator = window_function(function).is_some()
         && !evaluator.uses_window_frame()

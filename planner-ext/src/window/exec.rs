@@ -207,3 +207,14 @@ impl Kernel for Window {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ordered::input::ORDER_KEEPING_OPERATORS;
+    use crate::ordered::Kernel;
+
+    #[test]
+    fn the_core_knows_this_operator_keeps_partition_order() {
+        assert!(ORDER_KEEPING_OPERATORS.contains(&<super::Window as Kernel>::NAME));
+    }
+}

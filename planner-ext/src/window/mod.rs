@@ -28,7 +28,9 @@ use std::marker::PhantomData;
 
 use crate::ordered::{ExecKind, Operator};
 
-pub use call::{describe_call, window_function, CallError, CallInfo, WindowArg, WindowCall};
+pub use call::{
+    describe_call, window_function, CallArg, CallError, CallInfo, WindowArg, WindowCall,
+};
 pub use exec::{window_schema, Window, WindowExec, WindowSpec};
 pub use table::{WindowTable, WindowTableProvider};
 
