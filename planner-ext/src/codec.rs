@@ -61,8 +61,17 @@ fn from_json<'a, T: Deserialize<'a>>(buf: &'a [u8]) -> Result<T> {
         .map_err(|e| DataFusionError::Internal(format!("ltseq codec: not an ltseq payload: {e}")))
 }
 
-fn unknown(kind: &str) -> DataFusionError {
-    DataFusionError::Internal(format!("ltseq codec: unknown kind {kind:?}"))
+/// The registered kind called `name` among `kinds` (each named by `name_of`).
+fn find<K: ?Sized>(
+    kinds: impl Iterator<Item = &'static &'static K>,
+    name: &str,
+    name_of: impl Fn(&K) -> &'static str,
+) -> Result<&'static K> {
+    let mut kinds = kinds;
+    kinds
+        .find(|k| name_of(k) == name)
+        .copied()
+        .ok_or_else(|| DataFusionError::Internal(format!("ltseq codec: unknown kind {name:?}")))
 }
 
 /// Objects handed over in-process, once: the decoder takes them out.
@@ -120,11 +129,8 @@ impl LogicalExtensionCodec for LtseqLogicalCodec {
                     "ltseq codec: a node is never a handle".into(),
                 ));
             };
-            let kind = OPERATORS
-                .iter()
-                .flat_map(|o| o.nodes.iter())
-                .find(|k| k.name() == payload.kind)
-                .ok_or_else(|| unknown(&payload.kind))?;
+            let kinds = OPERATORS.iter().flat_map(|o| o.nodes.iter());
+            let kind = find(kinds, &payload.kind, |k| k.name())?;
             Ok(Extension {
                 node: kind.decode(payload.spec, inputs)?,
             })
@@ -157,11 +163,8 @@ impl LogicalExtensionCodec for LtseqLogicalCodec {
         no_panic("ltseq logical codec", || match from_json::<Written>(buf)? {
             Written::Handle { handle } => TABLES.take(handle, "table"),
             Written::Value(payload) => {
-                let kind = OPERATORS
-                    .iter()
-                    .flat_map(|o| o.providers.iter())
-                    .find(|k| k.name() == payload.kind)
-                    .ok_or_else(|| unknown(&payload.kind))?;
+                let kinds = OPERATORS.iter().flat_map(|o| o.providers.iter());
+                let kind = find(kinds, &payload.kind, |k| k.name())?;
                 kind.decode(payload.spec, schema)
             }
         })
@@ -208,11 +211,8 @@ impl PhysicalExtensionCodec for LtseqPhysicalCodec {
             match from_json::<Written>(buf)? {
                 Written::Handle { handle } => PLANS.take(handle, "plan"),
                 Written::Value(payload) => {
-                    let kind = OPERATORS
-                        .iter()
-                        .flat_map(|o| o.execs.iter())
-                        .find(|k| k.name() == payload.kind)
-                        .ok_or_else(|| unknown(&payload.kind))?;
+                    let kinds = OPERATORS.iter().flat_map(|o| o.execs.iter());
+                    let kind = find(kinds, &payload.kind, |k| k.name())?;
                     let (inputs, hidden) = match payload.hidden {
                         Some(handles) => (
                             handles

@@ -14,9 +14,7 @@ use super::spec::{aggregates_summary, group_ordered_schema, ids_ordered, AggCall
 use super::split::CompiledSplit;
 use super::stream::GroupOrderedStream;
 use crate::ordered::input::empty_stream;
-use crate::ordered::{
-    Batches, Functions, HasLayout, InputNeeds, Kernel, Layout, OrderedExec, Plan,
-};
+use crate::ordered::{Batches, Functions, InputNeeds, Kernel, Layout, OrderedExec, Plan};
 
 /// Everything that configures a physical `GroupOrdered` operator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,15 +29,7 @@ pub struct GroupOrderedExecSpec {
     pub parallel_ids: bool,
 }
 
-impl HasLayout for GroupOrderedExecSpec {
-    fn layout(&self) -> &Layout {
-        &self.layout
-    }
-
-    fn layout_mut(&mut self) -> &mut Layout {
-        &mut self.layout
-    }
-}
+crate::has_layout!(GroupOrderedExecSpec);
 
 /// The `GroupOrdered` kernel.
 #[derive(Debug)]

@@ -173,13 +173,14 @@ impl GroupOrderedSql {
 impl OperatorTable for GroupOrderedSql {
     const WHO: &'static str = GROUP_ORDERED_FUNCTION_NAME;
 
-    async fn operator(&self, Scan { session, .. }: Scan<'_>) -> Result<Plan> {
-        let all: Vec<usize> = (0..self.input.schema.fields().len()).collect();
+    async fn operator(&self, scan: Scan<'_>) -> Result<Plan> {
         let plan = self
             .input
-            .scan(session, &all, None, GROUP_ORDERED_FUNCTION_NAME)
+            .scan_all(scan.session, GROUP_ORDERED_FUNCTION_NAME)
             .await?;
-        let exec = self.spec.plan_with(plan, &Functions::of_session(session))?;
+        let exec = self
+            .spec
+            .plan_with(plan, &Functions::of_session(scan.session))?;
         Ok(Arc::new(exec))
     }
 }

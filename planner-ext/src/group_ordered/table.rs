@@ -82,13 +82,8 @@ impl GroupOrderedTable {
 impl OperatorTable for GroupOrderedTable {
     const WHO: &'static str = NAME;
 
-    async fn operator(
-        &self,
-        Scan {
-            session, wanted, ..
-        }: Scan<'_>,
-    ) -> Result<Plan> {
-        let functions = Functions::of_session(session);
+    async fn operator(&self, scan: Scan<'_>) -> Result<Plan> {
+        let functions = Functions::of_session(scan.session);
         let needed = read_columns(
             &self.partition_by,
             &self.boundary,
@@ -101,11 +96,14 @@ impl OperatorTable for GroupOrderedTable {
         .collect::<Result<Vec<_>>>()?;
         // Stored order, and a reader that does not need the 1-based group ids: each
         // partition of ltseq's ordered source is a consecutive range; group them in parallel.
-        let wants_ids = wanted.contains(&0);
+        let wants_ids = scan.wanted.contains(&0);
         let parallel = (!wants_ids || !self.dense_ids) && self.boundary.lookbehind() <= 1;
-        let (plan, order) = self.input.read(session, &needed, parallel, NAME).await?;
+        let (plan, order) = self
+            .input
+            .read(scan.session, &needed, parallel, NAME)
+            .await?;
         let spec = GroupOrderedExecSpec {
-            layout: Layout::hidden(&plan, order, session),
+            layout: Layout::hidden(&plan, order, scan.session),
             partition_by: self.partition_by.clone(),
             boundary: self.boundary.clone(),
             aggs: self.aggs.clone(),

@@ -58,18 +58,6 @@ impl OperatorProvider<LinkTable> {
 }
 
 impl LinkTable {
-    pub fn source(&self) -> &InputTable {
-        &self.source
-    }
-
-    pub fn target(&self) -> &InputTable {
-        &self.target
-    }
-
-    pub fn spec(&self) -> &LinkSpec {
-        &self.spec
-    }
-
     /// For a projection of this table's columns: the source columns to read (keys included,
     /// ascending), the target columns to read (keys and fetched, ascending), and the spec
     /// fetching only the projected target columns.
@@ -118,27 +106,23 @@ impl LinkTable {
 impl OperatorTable for LinkTable {
     const WHO: &'static str = LINK_FUNCTION_NAME;
 
-    async fn operator(
-        &self,
-        Scan {
-            session,
-            wanted,
-            limit,
-        }: Scan<'_>,
-    ) -> Result<Plan> {
-        let (source_cols, target_cols, spec) = self.plan_projection(wanted)?;
-        // A left link keeps every source row, so a limit can go to the source.
+    async fn operator(&self, scan: Scan<'_>) -> Result<Plan> {
+        let (source_cols, target_cols, spec) = self.plan_projection(scan.wanted)?;
+        // A left link keeps every source row, so a scan.limit can go to the source.
         let source_limit = if self.spec.join == LinkJoin::Left {
-            limit
+            scan.limit
         } else {
             None
         };
         let who = LINK_FUNCTION_NAME;
         let source = self
             .source
-            .scan(session, &source_cols, source_limit, who)
+            .scan(scan.session, &source_cols, source_limit, who)
             .await?;
-        let target = self.target.scan(session, &target_cols, None, who).await?;
+        let target = self
+            .target
+            .scan(scan.session, &target_cols, None, who)
+            .await?;
         Ok(Arc::new(LinkExec::try_new(source, target, spec, true)?))
     }
 }

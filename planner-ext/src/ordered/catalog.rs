@@ -90,6 +90,16 @@ impl InputTable {
         Ok(table)
     }
 
+    /// The table's plan for all its columns.
+    pub async fn scan_all(
+        &self,
+        session: &dyn Session,
+        who: &str,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let all: Vec<usize> = (0..self.schema.fields().len()).collect();
+        self.scan(session, &all, None, who).await
+    }
+
     /// The table's plan for the columns `columns` (indices into its schema).
     pub async fn scan(
         &self,

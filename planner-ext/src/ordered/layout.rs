@@ -130,10 +130,26 @@ impl Layout {
     }
 }
 
-/// A spec with a [`Layout`].
+/// A spec with a [`Layout`] (implement it with [`crate::has_layout!`]).
 pub trait HasLayout {
     fn layout(&self) -> &Layout;
     fn layout_mut(&mut self) -> &mut Layout;
+}
+
+/// Implements [`HasLayout`] for a spec type whose field `layout` is its [`Layout`].
+#[macro_export]
+macro_rules! has_layout {
+    ($spec:ty) => {
+        impl $crate::ordered::HasLayout for $spec {
+            fn layout(&self) -> &$crate::ordered::Layout {
+                &self.layout
+            }
+
+            fn layout_mut(&mut self) -> &mut $crate::ordered::Layout {
+                &mut self.layout
+            }
+        }
+    };
 }
 
 impl<K: Kernel> OrderedExec<K>

@@ -13,9 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::stream::PatternStream;
 use crate::ordered::input::empty_stream;
-use crate::ordered::{
-    Batches, Functions, HasLayout, InputNeeds, Kernel, Layout, OrderedExec, Plan,
-};
+use crate::ordered::{Batches, Functions, InputNeeds, Kernel, Layout, OrderedExec, Plan};
 
 pub(super) const NAME: &str = "LtseqPatternExec";
 /// The count output's column.
@@ -81,15 +79,7 @@ pub struct PatternSpec {
     pub output: PatternOutput,
 }
 
-impl HasLayout for PatternSpec {
-    fn layout(&self) -> &Layout {
-        &self.layout
-    }
-
-    fn layout_mut(&mut self) -> &mut Layout {
-        &mut self.layout
-    }
-}
+crate::has_layout!(PatternSpec);
 
 /// The Pattern kernel.
 #[derive(Debug)]

@@ -90,13 +90,12 @@ pub struct PatternSql {
 impl OperatorTable for PatternSql {
     const WHO: &'static str = SEARCH_PATTERN_FUNCTION_NAME;
 
-    async fn operator(&self, Scan { session, limit, .. }: Scan<'_>) -> Result<Plan> {
-        let all: Vec<usize> = (0..self.input.schema.fields().len()).collect();
+    async fn operator(&self, scan: Scan<'_>) -> Result<Plan> {
         let plan = self
             .input
-            .scan(session, &all, None, SEARCH_PATTERN_FUNCTION_NAME)
+            .scan_all(scan.session, SEARCH_PATTERN_FUNCTION_NAME)
             .await?;
-        let output = match (self.output, limit) {
+        let output = match (self.output, scan.limit) {
             (PatternOutput::Rows { .. }, Some(l)) => PatternOutput::Rows { fetch: Some(l) },
             (o, _) => o,
         };

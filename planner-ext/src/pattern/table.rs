@@ -45,8 +45,8 @@ impl OperatorProvider<PatternTable> {
 impl OperatorTable for PatternTable {
     const WHO: &'static str = NAME;
 
-    async fn operator(&self, Scan { session, limit, .. }: Scan<'_>) -> Result<Plan> {
-        let output = match (self.output, limit) {
+    async fn operator(&self, scan: Scan<'_>) -> Result<Plan> {
+        let output = match (self.output, scan.limit) {
             (PatternOutput::Rows { fetch }, Some(l)) => PatternOutput::Rows {
                 fetch: Some(fetch.map_or(l, |f| f.min(l))),
             },
@@ -66,9 +66,12 @@ impl OperatorTable for PatternTable {
         // Stored order: each partition of ltseq's ordered source is a consecutive range;
         // match them in parallel, unless a fetch must stop an ordered reading early.
         let parallel = !matches!(output, PatternOutput::Rows { fetch: Some(_) });
-        let (plan, order) = self.input.read(session, &needed, parallel, NAME).await?;
+        let (plan, order) = self
+            .input
+            .read(scan.session, &needed, parallel, NAME)
+            .await?;
         let spec = PatternSpec {
-            layout: Layout::hidden(&plan, order, session),
+            layout: Layout::hidden(&plan, order, scan.session),
             steps: self.steps.clone(),
             partition_by: self.partition_by.clone(),
             output,

@@ -51,14 +51,6 @@ impl OperatorProvider<SequenceTable> {
 }
 
 impl SequenceTable {
-    pub fn input(&self) -> &InputTable {
-        &self.input
-    }
-
-    pub fn ordinal(&self) -> &str {
-        &self.ordinal
-    }
-
     /// The input columns among the table's columns `wanted` (the ordinal is the last column).
     fn input_columns(&self, wanted: &[usize]) -> Vec<usize> {
         let n = self.input.schema.fields().len();
@@ -80,27 +72,20 @@ impl SequenceTable {
 impl OperatorTable for SequenceTable {
     const WHO: &'static str = SEQUENCE_FUNCTION_NAME;
 
-    async fn operator(
-        &self,
-        Scan {
-            session,
-            wanted,
-            limit,
-        }: Scan<'_>,
-    ) -> Result<Plan> {
+    async fn operator(&self, scan: Scan<'_>) -> Result<Plan> {
         // Read only the input columns the query needs.
         let input_plan = self
             .input
             .scan(
-                session,
-                &self.input_columns(wanted),
-                limit,
+                scan.session,
+                &self.input_columns(scan.wanted),
+                scan.limit,
                 SEQUENCE_FUNCTION_NAME,
             )
             .await?;
         // The host's optimizer never sees the hidden input, so split a file scan into byte
         // ranges here: partition p reads the p-th range, so ordinals still follow file order.
-        let config = session.config_options();
+        let config = scan.session.config_options();
         let target = config.execution.target_partitions;
         let input_plan = if config.optimizer.repartition_file_scans && target > 1 {
             input_plan

@@ -15,7 +15,7 @@ use super::call::{PreparedCall, WindowCall};
 use super::stream::WindowStream;
 use crate::ordered::input::empty_stream;
 use crate::ordered::{
-    Batches, Functions, HasLayout, InputNeeds, InputOrder, Kernel, Layout, OrderedExec, Plan,
+    Batches, Functions, InputNeeds, InputOrder, Kernel, Layout, OrderedExec, Plan,
 };
 
 pub(super) const NAME: &str = "LtseqWindowExec";
@@ -29,15 +29,7 @@ pub struct WindowSpec {
     pub calls: Vec<WindowCall>,
 }
 
-impl HasLayout for WindowSpec {
-    fn layout(&self) -> &Layout {
-        &self.layout
-    }
-
-    fn layout_mut(&mut self) -> &mut Layout {
-        &mut self.layout
-    }
-}
+crate::has_layout!(WindowSpec);
 
 /// The Window kernel.
 #[derive(Debug)]

@@ -45,22 +45,22 @@ impl OperatorProvider<WindowTable> {
 impl OperatorTable for WindowTable {
     const WHO: &'static str = NAME;
 
-    async fn operator(
-        &self,
-        Scan {
-            session, wanted, ..
-        }: Scan<'_>,
-    ) -> Result<Plan> {
+    async fn operator(&self, scan: Scan<'_>) -> Result<Plan> {
         let n_input = self.input.table.schema.fields().len();
         let calls: Vec<WindowCall> = self
             .calls
             .iter()
             .enumerate()
-            .filter(|(c, _)| wanted.contains(&(n_input + c)))
+            .filter(|(c, _)| scan.wanted.contains(&(n_input + c)))
             .map(|(_, call)| call.clone())
             .collect();
         // The input columns needed: the ones asked for, the partition keys and the arguments.
-        let mut needed: Vec<usize> = wanted.iter().copied().filter(|&i| i < n_input).collect();
+        let mut needed: Vec<usize> = scan
+            .wanted
+            .iter()
+            .copied()
+            .filter(|&i| i < n_input)
+            .collect();
         for name in &self.partition_by {
             needed.push(self.input.table.index_of(name, NAME)?);
         }
@@ -71,9 +71,9 @@ impl OperatorTable for WindowTable {
                 }
             }
         }
-        let (plan, order) = self.input.read(session, &needed, false, NAME).await?;
+        let (plan, order) = self.input.read(scan.session, &needed, false, NAME).await?;
         let spec = WindowSpec {
-            layout: Layout::hidden(&plan, order, session),
+            layout: Layout::hidden(&plan, order, scan.session),
             partition_by: self.partition_by.clone(),
             calls,
         };
