@@ -30,6 +30,7 @@ pub mod codec;
 pub mod group_ordered;
 pub mod link;
 pub mod ordered;
+pub mod output;
 pub mod pattern;
 pub mod planner;
 pub mod reference;
@@ -58,6 +59,7 @@ pub static OPERATORS: &[&ordered::Operator] = &[
     &group_ordered::OPERATOR,
     &link::OPERATOR,
     &pattern::OPERATOR,
+    &output::OPERATOR,
 ];
 
 /// Registers ltseq's table functions (the SQL surface of its operators) in a Rust context.

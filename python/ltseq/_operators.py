@@ -126,6 +126,38 @@ def link_operator(
     return f"SELECT * FROM {quote_ident(table)}", source
 
 
+def output(t: LTSeq, limit: int | None = None) -> tuple[str, Source]:
+    """The query of ``t``'s visible columns in its order (at most ``limit`` rows), read by
+    ltseq's Output operator: rows already in order are read as they are (a SQL ``ORDER BY``
+    would make the host sort them again), others are merged or sorted; and the source that
+    keeps its tables registered."""
+    rel = t._rel
+    plain = table_read(rel.sql)
+    inp = OrderedInput(plain, None, ()) if plain is not None else _view(t._ctx, rel.sql)
+    keys = [(name, desc, desc) for name, desc in rel.order]  # descending: NULLs first
+    # Rows in stored order are in order (or merged); others may need a sort, which the host
+    # does best (in parallel): the same rows sorted, read only when they are not in order.
+    sorted_view = None
+    if not rel.stored_order:
+        sorted_view = register_view(t._ctx, f"SELECT * FROM {quote_ident(inp.view)} ORDER BY {order_sql(rel.order)}")
+        inp = OrderedInput(inp.view, None, (*inp.registered, sorted_view))
+
+    def make(view: str, schema: pa.Schema) -> Any:
+        return _native.output_table(view, schema, keys, sorted_view)
+
+    query, source = register_operator(t._ctx, "output", make, inp)
+    cols = ", ".join(quote_ident(c) for c in rel.schema.names)
+    sql = f"SELECT {cols} FROM ({query}) AS {T}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql, source
+
+
+def _view(ctx: Any, sql: str) -> OrderedInput:
+    view = register_view(ctx, sql)
+    return OrderedInput(view, None, (view,))
+
+
 def stage(t: LTSeq, exprs: list[Expr]) -> tuple[str, list[Expr], tuple[Any, ...]]:
     """The base query for ``exprs`` over ``t``: its query, plus a hidden column for each lookup
     and window expression in them (computed first, so they also work inside ``filter``);

@@ -12,11 +12,12 @@ import pyarrow as pa
 from . import _display, _sources
 from ._context import default_context, ensure_registered, pin
 from ._expr import Column, Expr, _wrap
-from ._operators import link_operator, stage
+from ._operators import link_operator, output, stage
 from ._proxy import RowProxy
 from ._relation import (
     HIDDEN_PREFIX,
     Rel,
+    Source,
     T,
     TableBase,
     check_user_name,
@@ -229,6 +230,12 @@ class LTSeq(TableBase):
             return self._ctx.sql(sql)
         except Exception as e:
             raise QueryError(f"{message(e)}\n  in SQL: {sql}") from e
+
+    def _output(self, limit: int | None = None) -> tuple[Any, Source]:
+        """A DataFrame of the visible columns in the table's order (read by ltseq's Output
+        operator, which sorts only rows not in order already), and what keeps it valid."""
+        sql, source = output(self, limit)
+        return self._run(sql), source
 
     # =========================================================================================
     # Transforms
@@ -650,17 +657,18 @@ class LTSeq(TableBase):
         """A datafusion ``DataFrame`` of this table (sorted in the table's order). It, and any
         DataFrame derived from it, stays valid for as long as the context lives: the tables
         ltseq registered for it are kept registered until then."""
-        df = self._run(self._final_sql())
-        pin(self._ctx, self._rel.sources)
+        df, source = self._output()
+        pin(self._ctx, (source, self._rel.sources))
         return df
 
     def to_arrow(self) -> pa.Table:
         """Runs the query and returns a ``pyarrow.Table``, in order."""
-        df = self._run(self._final_sql())
+        df, source = self._output()
         try:
             table = df.to_arrow_table()
         except Exception as e:
             raise QueryError(message(e)) from e
+        del source  # kept registered until the query ran
         return table
 
     def to_pandas(self) -> Any:
@@ -693,12 +701,15 @@ class LTSeq(TableBase):
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Yields the rows as dicts, in order, streaming batch by batch."""
-        stream = self._run(self._final_sql()).execute_stream()
-        for batch in stream:
+        df, source = self._output()
+        for batch in df.execute_stream():
             yield from batch.to_pyarrow().to_pylist()
+        del source
 
     def _head_rows(self, n: int) -> tuple[pa.Table, bool]:
-        table = self._run(self._final_sql(limit=n + 1)).to_arrow_table()
+        df, source = self._output(limit=n + 1)
+        table = df.to_arrow_table()
+        del source
         return table.slice(0, n), table.num_rows > n
 
     def show(self, n: int = 10) -> None:
@@ -721,14 +732,17 @@ class LTSeq(TableBase):
         return _display.html(rows, self.columns, more=more, header=_display.header(self))
 
     def explain(self) -> str:
-        """DataFusion's logical and physical plans for this table's query."""
-        df = self._run(self._final_sql())
+        """DataFusion's logical and physical plans for this table's output, and the physical
+        plan of the rows that ltseq's Output operator reads in order."""
+        df, source = self._output()
         try:
             logical = df.optimized_logical_plan().display_indent()
             physical = df.execution_plan().display_indent()
+            rows = self._run(self._rel.sql).execution_plan().display_indent()
         except Exception as e:
             raise QueryError(message(e)) from e
-        return f"logical plan:\n{logical}\nphysical plan:\n{physical}"
+        del source
+        return f"logical plan:\n{logical}\nphysical plan:\n{physical}\nplan of the rows it reads:\n{rows}"
 
     explain_plan = explain
 

@@ -1,7 +1,7 @@
 //! The planner route's exports: ltseq's logical and physical codecs and its query planner, as
 //! the extension bundle `SessionContext.with_extensions(...)` takes.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use datafusion::execution::context::QueryPlanner;
 use datafusion_ffi::execution::FFI_TaskContextProvider;
@@ -9,27 +9,10 @@ use datafusion_ffi::proto::logical_extension_codec::FFI_LogicalExtensionCodec;
 use datafusion_ffi::proto::physical_extension_codec::FFI_PhysicalExtensionCodec;
 use datafusion_ffi::query_planner::FFI_QueryPlanner;
 use ltseq_planner::{LtseqLogicalCodec, LtseqPhysicalCodec, LtseqQueryPlanner};
-use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
-use crate::convert::{capsule_value, task_ctx_provider};
-
-/// The tokio runtime ltseq's FFI objects use for callbacks that need one.
-fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
-    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("ltseq-ffi")
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(|e| PyRuntimeError::new_err(format!("ltseq could not start its runtime: {e}")))
-}
+use crate::convert::{capsule_value, runtime, task_ctx_provider};
 
 /// The task-context provider of `session` when given, else `default`.
 fn provider_for(

@@ -3,16 +3,33 @@
 
 use std::ffi::CStr;
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::ffi::FFI_ArrowSchema;
 use datafusion::common::ScalarValue;
 use datafusion::error::DataFusionError;
 use datafusion_ffi::execution::FFI_TaskContextProvider;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
+
+/// The tokio runtime ltseq's FFI objects use for callbacks and streams that need one (a
+/// stream polled by the host runs inside it, so operators may spawn tasks).
+pub(crate) fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("ltseq-ffi")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| PyRuntimeError::new_err(format!("ltseq could not start its runtime: {e}")))
+}
 
 /// Reads the FFI struct out of `obj`, which is a capsule named `name` or has a method
 /// `method` that returns one.

@@ -14,7 +14,8 @@ use ltseq_planner::group_ordered::{
     AggCall, Boundary, GroupOrderedTableProvider, Lag, SplitPredicate,
 };
 use ltseq_planner::link::{LinkJoin, LinkSpec, LinkTableProvider};
-use ltseq_planner::ordered::OrderedInput;
+use ltseq_planner::ordered::{InputTable, OrderedInput};
+use ltseq_planner::output::{OutputTableProvider, SortKey};
 use ltseq_planner::pattern::{PatternOutput, PatternTableProvider};
 use ltseq_planner::sequence::{SequenceTableProvider, DEFAULT_ORDINAL_COLUMN};
 use ltseq_planner::window::{WindowArg, WindowCall, WindowTableProvider};
@@ -54,6 +55,8 @@ impl OperatorTable {
             "__datafusion_logical_extension_codec__",
             c"datafusion_logical_extension_codec",
         )?;
+        // No runtime: ltseq's operators spawn no tasks (a task of ltseq's runtime that polls
+        // a host's plan aborts the process), and DataFusion's merges run inline without one.
         let ffi =
             FFI_TableProvider::new_with_ffi_codec(Arc::clone(&self.provider), false, None, codec);
         PyCapsule::new_with_value(py, ffi, c"datafusion_table_provider")
@@ -235,4 +238,30 @@ pub(crate) fn pattern_table(
     let provider =
         PatternTableProvider::try_new(input, steps, partition_by, output).map_err(value_error)?;
     Ok(OperatorTable::new(provider, "pattern"))
+}
+
+/// The `Output` operator over `input`: its rows in the order `keys` (`(column, descending,
+/// nulls_first)`), read as they are when they are in that order already, else merged, else
+/// read from `sorted` (the same rows sorted by the host) or sorted.
+#[pyfunction]
+#[pyo3(signature = (input, schema, keys, sorted=None))]
+pub(crate) fn output_table(
+    input: String,
+    schema: Bound<'_, PyAny>,
+    keys: Vec<(String, bool, bool)>,
+    sorted: Option<String>,
+) -> PyResult<OperatorTable> {
+    let keys = keys
+        .into_iter()
+        .map(|(column, descending, nulls_first)| SortKey {
+            column,
+            descending,
+            nulls_first,
+        })
+        .collect();
+    let schema = arrow_schema(&schema)?;
+    let sorted = sorted.map(|name| InputTable::new(name, Arc::clone(&schema)));
+    let input = InputTable::new(input, schema);
+    let provider = OutputTableProvider::try_new(input, keys, sorted).map_err(value_error)?;
+    Ok(OperatorTable::new(provider, "output"))
 }

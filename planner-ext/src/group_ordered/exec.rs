@@ -14,6 +14,7 @@ use super::spec::{aggregates_summary, group_ordered_schema, ids_ordered, AggCall
 use super::split::CompiledSplit;
 use super::stream::GroupOrderedStream;
 use crate::ordered::input::empty_stream;
+use crate::ordered::order::{ascending, Order, Shape};
 use crate::ordered::{Batches, Functions, InputNeeds, Kernel, Layout, OrderedExec, Plan};
 
 /// Everything that configures a physical `GroupOrdered` operator.
@@ -167,6 +168,14 @@ impl Kernel for GroupOrdered {
 
     fn input_needs(&self, inputs: &[Plan]) -> Vec<InputNeeds> {
         self.spec.layout.input_needs(&inputs[0], false)
+    }
+
+    fn order(&self, _inputs: &[Plan]) -> Option<Order> {
+        // One row per group in sequence order; the ids rise partition after partition.
+        let id = self.schema.field(0);
+        (id.data_type() == &DataType::Int64)
+            .then(|| Order::new(vec![ascending(id.name())], Shape::InOrder))
+            .flatten()
     }
 
     fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches> {

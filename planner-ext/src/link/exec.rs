@@ -17,6 +17,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::index::{build_index, IndexCell, IndexState};
 use super::spec::{LinkSpec, NAME};
 use crate::ordered::input::input_context;
+use crate::ordered::order::{order_of, Order};
 use crate::ordered::{Batches, Functions, InputNeeds, Kernel, OrderedExec, Plan};
 
 /// The Link kernel (inputs: source, target).
@@ -110,6 +111,11 @@ impl Kernel for Link {
 
     fn input_needs(&self, _inputs: &[Plan]) -> Vec<InputNeeds> {
         vec![InputNeeds::any(None, true), InputNeeds::any(None, false)]
+    }
+
+    fn order(&self, inputs: &[Plan]) -> Option<Order> {
+        // The source's rows, partition by partition, in their order.
+        order_of(&inputs[0])?.within(&self.schema)
     }
 
     fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches> {

@@ -35,6 +35,7 @@ use serde::Serialize;
 
 use super::functions::Functions;
 use super::guard::{no_panic, GuardedStream};
+use super::order::Order;
 
 /// An execution plan, as operators hold their inputs.
 pub type Plan = Arc<dyn ExecutionPlan>;
@@ -123,6 +124,13 @@ pub trait Kernel: fmt::Debug + Send + Sync + Sized + 'static {
     /// What each input must deliver when it is visible.
     fn input_needs(&self, inputs: &[Plan]) -> Vec<InputNeeds>;
 
+    /// The order of the whole output, its partitions read one after another (DataFusion's
+    /// declared orderings only say that each partition is sorted): what lets ltseq's Output
+    /// operator read rows without sorting them again. `None` (the default): not known.
+    fn order(&self, _inputs: &[Plan]) -> Option<Order> {
+        None
+    }
+
     /// The stream of output partition `partition` (already checked to exist).
     fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches>;
 }
@@ -188,6 +196,11 @@ impl<K: Kernel> OrderedExec<K> {
 
     pub fn spec(&self) -> &K::Spec {
         self.kernel.spec()
+    }
+
+    /// The order of the whole output ([`Kernel::order`]).
+    pub fn order(&self) -> Option<Order> {
+        self.kernel.order(&self.inputs)
     }
 
     pub fn inputs(&self) -> &[Arc<dyn ExecutionPlan>] {

@@ -18,17 +18,14 @@ use datafusion::catalog::Session;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::expressions::Column;
-use datafusion::physical_expr::{
-    LexOrdering, OrderingRequirements, PhysicalExpr, PhysicalSortExpr,
-};
-use datafusion::physical_plan::sorts::sort::SortExec;
-use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
+use datafusion::physical_expr::{LexOrdering, OrderingRequirements, PhysicalSortExpr};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{EmptyRecordBatchStream, ExecutionPlan, ExecutionPlanProperties};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::InputTable;
+use crate::output::{OutputExec, OutputSpec, Read, SortKey};
 
 /// How an operator reads its ordered input.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Serialize, Deserialize)]
@@ -105,20 +102,23 @@ pub fn keeps_partition_order(plan: &Arc<dyn ExecutionPlan>) -> bool {
     passes && plan.children().len() == 1 && keeps_partition_order(plan.children()[0])
 }
 
-/// `plan` sorted on the ordinal column into one partition.
+/// `plan` sorted on the ordinal column into one partition (by the Output operator, which sorts
+/// and merges without spawning tasks on ltseq's runtime).
 pub fn sort_by_ordinal(
     plan: Arc<dyn ExecutionPlan>,
     ordinal: &str,
 ) -> Result<Arc<dyn ExecutionPlan>> {
-    let index = plan.schema().index_of(ordinal)?;
-    let key: Arc<dyn PhysicalExpr> = Arc::new(Column::new(ordinal, index));
-    let ordering = LexOrdering::new([PhysicalSortExpr::new_default(key)])
-        .ok_or_else(|| DataFusionError::Internal("empty ordering".into()))?;
-    let sorted = SortExec::new(ordering.clone(), plan).with_preserve_partitioning(true);
-    Ok(Arc::new(SortPreservingMergeExec::new(
-        ordering,
-        Arc::new(sorted),
-    )))
+    let spec = OutputSpec {
+        keys: vec![SortKey {
+            column: ordinal.to_string(),
+            descending: false,
+            nulls_first: false,
+        }],
+        read: Read::Sort,
+        fetch: None,
+        output_partitions: 1,
+    };
+    Ok(Arc::new(OutputExec::new(spec, vec![plan], true)?))
 }
 
 /// The named input of an operator, scanned for its columns `needed` (indices into its schema),

@@ -8,14 +8,17 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::datatypes::Schema;
 use datafusion::catalog::Session;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::LexOrdering;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, Partitioning};
 use serde::{Deserialize, Serialize};
 
 use super::exec::{InputNeeds, Kernel, OrderedExec};
 use super::input::{ascending_requirement, ordered_stream};
+use super::order::{ascending, order_of, ordering, Order, Shape};
 use super::InputOrder;
 
 /// How a one-input ordered operator reads its input and lays out its output.
@@ -65,6 +68,37 @@ impl Layout {
         match &self.order {
             InputOrder::Concat(name) => Some(name),
             _ => None,
+        }
+    }
+
+    /// The order of the operator's whole output when its rows are the input's, in the order
+    /// it reads them (see [`super::order`]): the input's order when that is one stream in
+    /// order, else, reading partitions in ordinal order, the ordinal.
+    pub fn order(&self, input: &Arc<dyn ExecutionPlan>, schema: &Schema) -> Option<Order> {
+        let proven = order_of(input).and_then(Order::in_order);
+        let order = match &self.order {
+            InputOrder::Concat(ordinal) => {
+                proven.or_else(|| Order::new(vec![ascending(ordinal)], Shape::InOrder))
+            }
+            InputOrder::Single | InputOrder::Parallel => proven,
+        };
+        order?.within(schema)
+    }
+
+    /// DataFusion's orderings (each partition sorted) of that output, whose columns keep their
+    /// input positions: the input's when output partitions are input partitions (or there is
+    /// one), else the ordinal.
+    pub fn orderings(&self, input: &Arc<dyn ExecutionPlan>, schema: &Schema) -> Vec<LexOrdering> {
+        match &self.order {
+            InputOrder::Concat(ordinal) => ordering(&[ascending(ordinal)], schema)
+                .into_iter()
+                .collect(),
+            InputOrder::Single | InputOrder::Parallel => input
+                .equivalence_properties()
+                .oeq_class()
+                .iter()
+                .cloned()
+                .collect(),
         }
     }
 

@@ -11,6 +11,8 @@
 //!   after another, or partitions in parallel), and the task context its inputs run in.
 //! - [`layout`]: [`Layout`], how a one-input operator reads its input (one stream, or
 //!   partitions in parallel) and lays out its output partitions.
+//! - [`order`]: the proven order of a plan's rows (ltseq's operators declare it; a host's nodes
+//!   are followed by name).
 //! - [`catalog`]: finding input tables by name in a session.
 //! - [`functions`]: the scalar functions an operator's own SQL expressions may call.
 //! - [`registry`]: [`Operator`], what an operator registers with the planner, the codecs and the
@@ -29,6 +31,7 @@ pub mod guard;
 pub mod input;
 pub mod layout;
 pub mod node;
+pub mod order;
 pub mod provider;
 pub mod registry;
 pub mod rewrite;

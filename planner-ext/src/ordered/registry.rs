@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::exec::{Kernel, OrderedExec};
 use super::functions::Functions;
 use super::node::{NodeSpec, OrderedNode};
+use super::order::Order;
 
 /// Rewrites a scan of one of the operator's tables into its logical node (ltseq's query
 /// planner does this for every scan); `None` when the table is not the operator's or stays a
@@ -82,6 +83,8 @@ pub trait ExecCodec: Sync {
         hidden: bool,
         functions: &Functions,
     ) -> Result<Arc<dyn ExecutionPlan>>;
+    /// The order of `plan`'s whole output ([`Kernel::order`]), when `plan` is of this kind.
+    fn order(&self, plan: &dyn ExecutionPlan) -> Option<Option<Order>>;
 }
 
 /// A table written by value in logical plans.
@@ -173,5 +176,10 @@ impl<K: Kernel> ExecCodec for ExecKind<K> {
         Ok(Arc::new(OrderedExec::<K>::with_functions(
             spec, inputs, hidden, functions,
         )?))
+    }
+
+    fn order(&self, plan: &dyn ExecutionPlan) -> Option<Option<Order>> {
+        plan.downcast_ref::<OrderedExec<K>>()
+            .map(OrderedExec::order)
     }
 }

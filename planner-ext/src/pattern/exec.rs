@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::stream::PatternStream;
 use crate::ordered::input::empty_stream;
+use crate::ordered::order::Order;
 use crate::ordered::{Batches, Functions, InputNeeds, Kernel, Layout, OrderedExec, Plan};
 
 pub(super) const NAME: &str = "LtseqPatternExec";
@@ -170,6 +171,14 @@ impl Kernel for Pattern {
     fn input_needs(&self, inputs: &[Plan]) -> Vec<InputNeeds> {
         let rows = matches!(self.spec.output, PatternOutput::Rows { .. });
         self.spec.layout.input_needs(&inputs[0], rows)
+    }
+
+    fn order(&self, inputs: &[Plan]) -> Option<Order> {
+        // The starting rows, in the order the operator reads them.
+        match self.spec.output {
+            PatternOutput::Rows { .. } => self.spec.layout.order(&inputs[0], &self.schema),
+            _ => None,
+        }
     }
 
     fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches> {

@@ -23,6 +23,7 @@ use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::ordered::input::input_context;
+use crate::ordered::order::{ascending, order_of, Order, Shape};
 use crate::ordered::{Batches, Functions, InputNeeds, Kernel, OrderedExec, Plan};
 
 /// The ordinal column's default name.
@@ -151,6 +152,20 @@ impl Kernel for Sequence {
             InputNeeds::any(None, true)
         };
         vec![needs]
+    }
+
+    fn order(&self, inputs: &[Plan]) -> Option<Order> {
+        // Ordinals rise partition after partition; a one-stream order of the input holds too.
+        let ordinal = self.schema.field(self.schema.fields().len() - 1).name();
+        let mut order = order_of(&inputs[0])
+            .and_then(Order::in_order)
+            .unwrap_or(Order {
+                orderings: vec![],
+                shape: Shape::InOrder,
+                copies: vec![],
+            });
+        order.orderings.push(vec![ascending(ordinal)]);
+        Some(order)
     }
 
     fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches> {

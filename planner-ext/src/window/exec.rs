@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::call::{PreparedCall, WindowCall};
 use super::stream::WindowStream;
 use crate::ordered::input::empty_stream;
+use crate::ordered::order::Order;
 use crate::ordered::{
     Batches, Functions, InputNeeds, InputOrder, Kernel, Layout, OrderedExec, Plan,
 };
@@ -164,17 +165,9 @@ impl Kernel for Window {
     }
 
     fn properties(&self, inputs: &[Plan]) -> Result<PlanProperties> {
-        // Rows pass through in order and keep their columns' positions: every ordering and
-        // equivalence of the input still holds.
+        // Rows pass through in the order the operator reads them, their columns in place.
         let mut eq = EquivalenceProperties::new(Arc::clone(&self.schema));
-        eq.add_orderings(
-            inputs[0]
-                .equivalence_properties()
-                .oeq_class()
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
+        eq.add_orderings(self.spec.layout.orderings(&inputs[0], &self.schema));
         Ok(PlanProperties::new(
             eq,
             self.spec.layout.partitioning(),
@@ -185,6 +178,10 @@ impl Kernel for Window {
 
     fn input_needs(&self, inputs: &[Plan]) -> Vec<InputNeeds> {
         self.spec.layout.input_needs(&inputs[0], true)
+    }
+
+    fn order(&self, inputs: &[Plan]) -> Option<Order> {
+        self.spec.layout.order(&inputs[0], &self.schema)
     }
 
     fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches> {

@@ -1,0 +1,294 @@
+//! The Output kernel: reads its input in the order its spec says, as one stream (all rows in
+//! the first of its declared partitions, so that a host does not split it again).
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::{concat_batches, SortOptions};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::memory_pool::MemoryConsumer;
+use datafusion::execution::TaskContext;
+use datafusion::physical_expr::{EquivalenceProperties, LexOrdering};
+use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet};
+use datafusion::physical_plan::sorts::sort::sort_batch;
+use datafusion::physical_plan::sorts::streaming_merge::StreamingMergeBuilder;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{ExecutionPlanProperties, Partitioning, PlanProperties};
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::ordered::input::{empty_stream, input_context};
+use crate::ordered::order::{ordering, Order, OrderKey, Shape};
+use crate::ordered::{
+    incremental, one_input, Batches, Functions, InputNeeds, Kernel, OrderedExec, Plan,
+};
+
+pub(super) const NAME: &str = "LtseqOutputExec";
+
+/// How the operator gets its input's rows in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Read {
+    /// The partitions one after another: they are in order already.
+    InOrder,
+    /// Each partition is in order: merge them.
+    Merge,
+    /// Sort the rows.
+    Sort,
+}
+
+/// One key of the order, as the codec writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SortKey {
+    pub column: String,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+impl SortKey {
+    pub fn key(&self) -> OrderKey {
+        OrderKey {
+            name: self.column.clone(),
+            options: SortOptions {
+                descending: self.descending,
+                nulls_first: self.nulls_first,
+            },
+        }
+    }
+}
+
+/// What an Output operator does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputSpec {
+    pub keys: Vec<SortKey>,
+    pub read: Read,
+    /// At most this many rows.
+    pub fetch: Option<usize>,
+    /// Declared output partitions (the rows all in the first).
+    pub output_partitions: usize,
+}
+
+/// The Output kernel.
+#[derive(Debug)]
+pub struct Output {
+    spec: OutputSpec,
+    ordering: Option<LexOrdering>,
+}
+
+/// The physical Output operator (`LtseqOutputExec`).
+pub type OutputExec = OrderedExec<Output>;
+
+impl Kernel for Output {
+    const NAME: &'static str = NAME;
+    type Spec = OutputSpec;
+
+    fn build(spec: OutputSpec, inputs: &[Plan], _: &Functions) -> Result<Self> {
+        let input = one_input(inputs, NAME)?;
+        let keys: Vec<OrderKey> = spec.keys.iter().map(SortKey::key).collect();
+        let ordering = ordering(&keys, &input.schema());
+        if ordering.as_ref().map_or(0, |o| o.len()) != keys.len() {
+            return Err(DataFusionError::Plan(format!(
+                "{NAME}: the input has no column for every key of the order {:?}",
+                spec.keys.iter().map(|k| &k.column).collect::<Vec<_>>()
+            )));
+        }
+        Ok(Self { spec, ordering })
+    }
+
+    fn spec(&self) -> &OutputSpec {
+        &self.spec
+    }
+
+    fn summary(&self) -> String {
+        let keys: Vec<String> = self
+            .spec
+            .keys
+            .iter()
+            .map(|k| format!("{}{}", k.column, if k.descending { " DESC" } else { "" }))
+            .collect();
+        let fetch = self
+            .spec
+            .fetch
+            .map(|n| format!(", fetch={n}"))
+            .unwrap_or_default();
+        format!(
+            "order=[{}], read={:?}{fetch}",
+            keys.join(", "),
+            self.spec.read
+        )
+    }
+
+    fn properties(&self, inputs: &[Plan]) -> Result<PlanProperties> {
+        let mut eq = EquivalenceProperties::new(inputs[0].schema());
+        if let Some(ordering) = &self.ordering {
+            eq.add_ordering(ordering.clone());
+        }
+        let partitions = Partitioning::UnknownPartitioning(self.spec.output_partitions.max(1));
+        Ok(incremental(eq, partitions))
+    }
+
+    fn input_needs(&self, _inputs: &[Plan]) -> Vec<InputNeeds> {
+        vec![InputNeeds::any(None, true)]
+    }
+
+    fn order(&self, _inputs: &[Plan]) -> Option<Order> {
+        // All rows in the first partition, in the order of the keys.
+        Order::new(
+            self.spec.keys.iter().map(SortKey::key).collect(),
+            Shape::InOrder,
+        )
+    }
+
+    fn execute(&self, inputs: &[Plan], partition: usize, ctx: Arc<TaskContext>) -> Result<Batches> {
+        let input = &inputs[0];
+        let schema = input.schema();
+        if partition > 0 {
+            return Ok(empty_stream(&schema));
+        }
+        let ctx = input_context(&ctx);
+        let ordering = self
+            .ordering
+            .clone()
+            .ok_or_else(|| DataFusionError::Internal(format!("{NAME}: no order")))?;
+        let fetch = self.spec.fetch;
+        let count = input.output_partitioning().partition_count();
+        let streams: Vec<Batches> = match self.spec.read {
+            Read::InOrder => {
+                let input = Arc::clone(input);
+                let task = Arc::clone(&ctx);
+                let batches = futures::stream::iter(0..count)
+                    .map(move |p| input.execute(p, Arc::clone(&task)))
+                    .try_flatten();
+                let stream: Batches =
+                    Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&schema), batches));
+                return Ok(match fetch {
+                    Some(n) => limited(stream, n),
+                    None => stream,
+                });
+            }
+            Read::Merge => (0..count)
+                .map(|p| input.execute(p, Arc::clone(&ctx)))
+                .collect::<Result<_>>()?,
+            Read::Sort => {
+                let streams: Vec<Batches> = (0..count)
+                    .map(|p| input.execute(p, Arc::clone(&ctx)))
+                    .collect::<Result<_>>()?;
+                let out = Arc::clone(&schema);
+                let sorted = async move {
+                    let parts = sorted_partitions(streams, &ordering, fetch).await?;
+                    let batch_size = ctx.session_config().batch_size();
+                    let streams = parts
+                        .into_iter()
+                        .map(|part| memory_stream(part, batch_size))
+                        .collect();
+                    merged(streams, &ordering, out, fetch, &ctx)
+                };
+                let batches = futures::stream::once(sorted).try_flatten();
+                return Ok(Box::pin(RecordBatchStreamAdapter::new(schema, batches)));
+            }
+        };
+        merged(streams, &ordering, schema, fetch, &ctx)
+    }
+}
+
+/// Each of `streams` read (all polled by the caller, none spawned) and sorted on its own
+/// thread: the sorted rows of each non-empty stream (at most `fetch` of them).
+async fn sorted_partitions(
+    streams: Vec<Batches>,
+    ordering: &LexOrdering,
+    fetch: Option<usize>,
+) -> Result<Vec<RecordBatch>> {
+    let schema = match streams.first() {
+        Some(s) => s.schema(),
+        None => return Ok(vec![]),
+    };
+    let parts: Vec<Vec<RecordBatch>> =
+        futures::future::try_join_all(streams.into_iter().map(|s| s.try_collect::<Vec<_>>()))
+            .await?;
+    let parts: Vec<RecordBatch> = parts
+        .into_iter()
+        .filter(|batches| batches.iter().any(|b| b.num_rows() > 0))
+        .map(|batches| concat_batches(&schema, &batches))
+        .collect::<std::result::Result<_, _>>()?;
+    // Sorting is the work; the rows are in memory, so threads of our own do it in parallel.
+    std::thread::scope(|scope| {
+        let sorts: Vec<_> = parts
+            .iter()
+            .map(|part| scope.spawn(move || sort_batch(part, ordering, fetch)))
+            .collect();
+        sorts
+            .into_iter()
+            .map(|sort| {
+                sort.join().map_err(|_| {
+                    DataFusionError::Execution(format!("{NAME}: a sort thread panicked"))
+                })?
+            })
+            .collect()
+    })
+}
+
+/// `batch` as a stream of slices of at most `rows` rows.
+fn memory_stream(batch: RecordBatch, rows: usize) -> Batches {
+    let schema = batch.schema();
+    let rows = rows.max(1);
+    let slices: Vec<Result<RecordBatch>> = (0..batch.num_rows())
+        .step_by(rows)
+        .map(|start| Ok(batch.slice(start, rows.min(batch.num_rows() - start))))
+        .collect();
+    Box::pin(RecordBatchStreamAdapter::new(
+        schema,
+        futures::stream::iter(slices),
+    ))
+}
+
+/// The rows of `streams` (each in the order `ordering`) merged into that order, ties in stream
+/// order. The streams are polled by whoever polls the result: no task is spawned, because the
+/// streams may be a host's plans, which need the host's runtime (see `docs/architecture.md`).
+fn merged(
+    mut streams: Vec<Batches>,
+    ordering: &LexOrdering,
+    schema: SchemaRef,
+    fetch: Option<usize>,
+    ctx: &Arc<TaskContext>,
+) -> Result<Batches> {
+    if streams.is_empty() {
+        return Ok(empty_stream(&schema));
+    }
+    if streams.len() == 1 {
+        let stream = streams.remove(0);
+        return Ok(match fetch {
+            Some(n) => limited(stream, n),
+            None => stream,
+        });
+    }
+    let reservation = MemoryConsumer::new(NAME).register(ctx.memory_pool());
+    let metrics = ExecutionPlanMetricsSet::new();
+    StreamingMergeBuilder::new()
+        .with_streams(streams)
+        .with_schema(schema)
+        .with_expressions(ordering)
+        .with_metrics(BaselineMetrics::new(&metrics, 0))
+        .with_batch_size(ctx.session_config().batch_size())
+        .with_fetch(fetch)
+        .with_reservation(reservation)
+        .with_round_robin_tie_breaker(false)
+        .build()
+}
+
+/// The first `n` rows of `stream` (it stops reading once they are read).
+fn limited(stream: Batches, n: usize) -> Batches {
+    let schema = stream.schema();
+    let rows = stream.scan(n, |left, item| {
+        if *left == 0 {
+            return futures::future::ready(None);
+        }
+        let item = item.map(|batch| {
+            let take = batch.num_rows().min(*left);
+            *left -= take;
+            batch.slice(0, take)
+        });
+        futures::future::ready(Some(item))
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, rows))
+}

@@ -1,0 +1,96 @@
+//! The Output operator over a named input (the DSL's view of a relation), as a table: its
+//! scan proves the order of the input's plan and picks how to read it.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::error::{DataFusionError, Result};
+
+use super::exec::{OutputExec, OutputSpec, Read, SortKey, NAME};
+use crate::ordered::order::{order_of, OrderKey, Shape};
+use crate::ordered::{InputTable, OperatorProvider, OperatorTable, Plan, Scan};
+
+/// The rows of a named input in the order `keys`; optionally the same rows sorted by the
+/// host (a view ending in `ORDER BY` the keys), read when the input's order is not proven: the
+/// host sorts in parallel on its own runtime.
+#[derive(Debug)]
+pub struct OutputTable {
+    input: InputTable,
+    keys: Vec<SortKey>,
+    sorted: Option<InputTable>,
+}
+
+/// The Output operator's table as a `TableProvider`.
+pub type OutputTableProvider = OperatorProvider<OutputTable>;
+
+impl OperatorProvider<OutputTable> {
+    /// The rows of `input` in the order `keys`; `sorted`: the same rows (same schema) sorted
+    /// by the host, for when `input` is not in order.
+    pub fn try_new(
+        input: InputTable,
+        keys: Vec<SortKey>,
+        sorted: Option<InputTable>,
+    ) -> Result<Self> {
+        for k in &keys {
+            input.index_of(&k.column, NAME)?;
+        }
+        if let Some(s) = &sorted {
+            if s.schema.fields() != input.schema.fields() {
+                return Err(DataFusionError::Plan(format!(
+                    "{NAME}: the sorted input {:?} has another schema than {:?}",
+                    s.name, input.name
+                )));
+            }
+        }
+        let schema: SchemaRef = Arc::clone(&input.schema);
+        Ok(Self::new(
+            OutputTable {
+                input,
+                keys,
+                sorted,
+            },
+            schema,
+        ))
+    }
+}
+
+/// How rows of `plan` are read in the order `want`.
+pub fn read_for(plan: &Plan, want: &[OrderKey]) -> Read {
+    match order_of(plan) {
+        Some(order) if order.satisfies(want) => match order.shape {
+            Shape::InOrder => Read::InOrder,
+            Shape::EachSorted => Read::Merge,
+        },
+        _ => Read::Sort,
+    }
+}
+
+#[async_trait]
+impl OperatorTable for OutputTable {
+    const WHO: &'static str = NAME;
+
+    async fn operator(&self, scan: Scan<'_>) -> Result<Plan> {
+        // The input columns the query reads, and the keys.
+        let mut columns: Vec<usize> = scan.wanted.to_vec();
+        for k in &self.keys {
+            columns.push(self.input.index_of(&k.column, NAME)?);
+        }
+        columns.sort_unstable();
+        columns.dedup();
+        let want: Vec<OrderKey> = self.keys.iter().map(SortKey::key).collect();
+        let mut plan = self.input.scan(scan.session, &columns, None, NAME).await?;
+        let mut read = read_for(&plan, &want);
+        if let (Read::Sort, Some(sorted)) = (read, &self.sorted) {
+            plan = sorted.scan(scan.session, &columns, None, NAME).await?;
+            read = read_for(&plan, &want);
+        }
+        let spec = OutputSpec {
+            keys: self.keys.clone(),
+            read,
+            fetch: scan.limit,
+            output_partitions: scan.session.config_options().execution.target_partitions,
+        };
+        Ok(Arc::new(OutputExec::new(spec, vec![plan], true)?))
+    }
+}
