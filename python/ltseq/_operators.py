@@ -126,11 +126,11 @@ def link_operator(
     return f"SELECT * FROM {quote_ident(table)}", source
 
 
-def output(t: LTSeq, limit: int | None = None) -> tuple[str, Source]:
-    """The query of ``t``'s visible columns in its order (at most ``limit`` rows), read by
-    ltseq's Output operator: rows already in order are read as they are (a SQL ``ORDER BY``
-    would make the host sort them again), others are merged or sorted; and the source that
-    keeps its tables registered."""
+def output(t: LTSeq, limit: int | None = None, hidden: bool = False) -> tuple[str, Source]:
+    """The query of ``t``'s visible columns (and with ``hidden`` its hidden ones) in its order
+    (at most ``limit`` rows), read by ltseq's Output operator: rows already in order are read
+    as they are (a SQL ``ORDER BY`` would make the host sort them again), others are merged or
+    sorted; and the source that keeps its tables registered."""
     rel = t._rel
     plain = table_read(rel.sql)
     inp = OrderedInput(plain, None, ()) if plain is not None else _view(t._ctx, rel.sql)
@@ -146,8 +146,8 @@ def output(t: LTSeq, limit: int | None = None) -> tuple[str, Source]:
         return _native.output_table(view, schema, keys, sorted_view)
 
     query, source = register_operator(t._ctx, "output", make, inp)
-    cols = ", ".join(quote_ident(c) for c in rel.schema.names)
-    sql = f"SELECT {cols} FROM ({query}) AS {T}"
+    names = [*rel.schema.names, *rel.hidden] if hidden else rel.schema.names
+    sql = f"SELECT {', '.join(quote_ident(c) for c in names)} FROM ({query}) AS {T}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return sql, source

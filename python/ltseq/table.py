@@ -624,13 +624,15 @@ class LTSeq(TableBase):
             raise ValueError(f"slice(): offset must be an integer >= 0, got {offset!r}")
         if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 0):
             raise ValueError(f"slice(): length must be an integer >= 0 or None, got {length!r}")
-        sql = f"SELECT * FROM ({self._rel.sql}) AS {T} ORDER BY {order_sql(self._rel.order)}"
+        # read in order by the Output operator, which stops after offset + length rows
+        query, source = output(self, hidden=True)
+        sql = f"SELECT * FROM ({query}) AS {T}"
         if length is not None:
             sql += f" LIMIT {length}"
         if offset:
             sql += f" OFFSET {offset}"
         plan_schema(self._ctx, sql)
-        return self._with(replace(self._rel, sql=sql))
+        return self._with(replace(self._rel, sql=sql, sources=(*self._rel.sources, source)))
 
     def head(self, n: int = 10) -> LTSeq:
         """The first ``n`` rows."""
@@ -670,6 +672,17 @@ class LTSeq(TableBase):
             raise QueryError(message(e)) from e
         del source  # kept registered until the query ran
         return table
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        """The rows, in order, as an Arrow C stream (``pyarrow.table(t)``, ``polars.DataFrame(t)``,
+        DuckDB): read batch by batch, without a copy."""
+        df, source = self._output()
+        try:
+            capsule = df.__arrow_c_stream__(requested_schema)
+        except Exception as e:
+            raise QueryError(message(e)) from e
+        del source  # the stream is planned: its tables may go
+        return capsule
 
     def to_pandas(self) -> Any:
         """Runs the query and returns a pandas ``DataFrame``, in order."""

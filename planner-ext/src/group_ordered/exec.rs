@@ -173,8 +173,13 @@ impl Kernel for GroupOrdered {
     fn order(&self, _inputs: &[Plan]) -> Option<Order> {
         // One row per group in sequence order; the ids rise partition after partition.
         let id = self.schema.field(0);
+        let shape = if self.spec.layout.parallel() {
+            Shape::InOrder
+        } else {
+            Shape::InFirst
+        };
         (id.data_type() == &DataType::Int64)
-            .then(|| Order::new(vec![ascending(id.name())], Shape::InOrder))
+            .then(|| Order::new(vec![ascending(id.name())], shape))
             .flatten()
     }
 

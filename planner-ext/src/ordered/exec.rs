@@ -228,13 +228,23 @@ impl<K: Kernel> OrderedExec<K> {
     }
 }
 
-/// A one-line description of an input plan (its name and partition count).
+/// A one-line description of an input plan: each node's name and partition count, from the
+/// top down (`A partitions=1 <- B partitions=2`, several children in brackets), so that a
+/// hidden input's sorts and merges show in `EXPLAIN`.
 fn summarize(plan: &Arc<dyn ExecutionPlan>) -> String {
-    format!(
+    let head = format!(
         "{} partitions={}",
         plan.name(),
         plan.output_partitioning().partition_count()
-    )
+    );
+    match &plan.children()[..] {
+        [] => head,
+        [child] => format!("{head} <- {}", summarize(child)),
+        children => {
+            let inner: Vec<String> = children.iter().map(|c| summarize(c)).collect();
+            format!("{head} <- [{}]", inner.join(", "))
+        }
+    }
 }
 
 impl<K: Kernel> DisplayAs for OrderedExec<K> {

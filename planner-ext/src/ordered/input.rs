@@ -25,6 +25,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::InputTable;
+use super::order::{ascending, order_of, Order};
 use crate::output::{OutputExec, OutputSpec, Read, SortKey};
 
 /// How an operator reads its ordered input.
@@ -102,19 +103,21 @@ pub fn keeps_partition_order(plan: &Arc<dyn ExecutionPlan>) -> bool {
     passes && plan.children().len() == 1 && keeps_partition_order(plan.children()[0])
 }
 
-/// `plan` sorted on the ordinal column into one partition (by the Output operator, which sorts
-/// and merges without spawning tasks on ltseq's runtime).
+/// `plan` in the order of the ordinal column, in one partition (by the Output operator, which
+/// merges partitions that are each in order, sorts others, and spawns no tasks on ltseq's
+/// runtime).
 pub fn sort_by_ordinal(
     plan: Arc<dyn ExecutionPlan>,
     ordinal: &str,
 ) -> Result<Arc<dyn ExecutionPlan>> {
+    let read = Read::for_plan(&plan, &[ascending(ordinal)]);
     let spec = OutputSpec {
         keys: vec![SortKey {
             column: ordinal.to_string(),
             descending: false,
             nulls_first: false,
         }],
-        read: Read::Sort,
+        read,
         fetch: None,
         output_partitions: 1,
     };
@@ -163,7 +166,10 @@ pub async fn read_ordered(
     columns.sort_unstable();
     columns.dedup();
     let plan = input.scan(session, &columns, None, who).await?;
-    if keeps_partition_order(&plan) {
+    let in_order = order_of(&plan)
+        .and_then(Order::in_order)
+        .is_some_and(|o| o.satisfies(&[ascending(ordinal)]));
+    if in_order || keeps_partition_order(&plan) {
         Ok((plan, InputOrder::Concat(ordinal.to_string())))
     } else {
         Ok((sort_by_ordinal(plan, ordinal)?, InputOrder::Single))

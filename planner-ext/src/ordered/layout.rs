@@ -82,7 +82,13 @@ impl Layout {
             }
             InputOrder::Single | InputOrder::Parallel => proven,
         };
-        order?.within(schema)
+        // In one stream all rows go to the first output partition.
+        let order = if self.parallel() {
+            order?.shaped(Shape::InOrder)
+        } else {
+            order?.shaped(Shape::InFirst)
+        };
+        order.within(schema)
     }
 
     /// DataFusion's orderings (each partition sorted) of that output, whose columns keep their

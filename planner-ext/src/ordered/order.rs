@@ -41,8 +41,11 @@ pub fn ascending(column: &str) -> OrderKey {
 /// How a plan's partitions relate to its order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
-    /// Read one after another (the first partition first), the partitions are in order (one
-    /// partition, or consecutive ranges, or all rows in the first).
+    /// All rows are in the first partition, in order (so any merge of the partitions keeps
+    /// the order).
+    InFirst,
+    /// Read one after another (the first partition first), the partitions are in order
+    /// (consecutive ranges).
     InOrder,
     /// Each partition is in order, but partitions interleave (they need a merge).
     EachSorted,
@@ -90,7 +93,12 @@ impl Order {
 
     /// This order when it is one stream in order.
     pub fn in_order(self) -> Option<Self> {
-        (self.shape == Shape::InOrder).then_some(self)
+        (self.shape != Shape::EachSorted).then_some(self)
+    }
+
+    /// This order with its rows read in `shape`.
+    pub fn shaped(self, shape: Shape) -> Self {
+        Self { shape, ..self }
     }
 
     /// This order for rows of `schema`: each ordering while its columns are there.
@@ -176,6 +184,16 @@ fn only_child(plan: &Arc<dyn ExecutionPlan>) -> Option<&Arc<dyn ExecutionPlan>> 
 
 /// The order of `plan`'s output, when it can be proven.
 pub fn order_of(plan: &Arc<dyn ExecutionPlan>) -> Option<Order> {
+    let order = proven(plan)?;
+    let one = plan.output_partitioning().partition_count() == 1;
+    Some(if one && order.shape == Shape::InOrder {
+        order.shaped(Shape::InFirst)
+    } else {
+        order
+    })
+}
+
+fn proven(plan: &Arc<dyn ExecutionPlan>) -> Option<Order> {
     let name = plan.name();
     if name.starts_with("Ltseq") {
         return crate::OPERATORS
@@ -191,7 +209,7 @@ pub fn order_of(plan: &Arc<dyn ExecutionPlan>) -> Option<Order> {
         "SortExec" | "SortPreservingMergeExec" => {
             let keys = keys_of(plan.output_ordering()?, &plan.schema());
             let shape = if partitions == 1 {
-                Shape::InOrder
+                Shape::InFirst
             } else {
                 Shape::EachSorted
             };
@@ -201,18 +219,21 @@ pub fn order_of(plan: &Arc<dyn ExecutionPlan>) -> Option<Order> {
         }
         _ if PASS_THROUGH.contains(&name) => order_of(child),
         "GlobalLimitExec" => order_of(child)?.in_order(),
-        // Merging or splitting one partition keeps each output partition in order;
-        // several input partitions interleave.
-        "CoalescePartitionsExec" if child_partitions == 1 => order_of(child),
-        "RepartitionExec" if child_partitions == 1 => {
-            let order = order_of(child)?.in_order()?;
+        // Merging rows that are all in one partition keeps their order; splitting them keeps
+        // each output partition in order. Rows of several partitions interleave.
+        "CoalescePartitionsExec" => {
+            let order = order_of(child)?;
+            (child_partitions == 1 || order.shape == Shape::InFirst).then_some(order)
+        }
+        "RepartitionExec" => {
+            let order = order_of(child)?;
+            if child_partitions > 1 && order.shape != Shape::InFirst {
+                return None;
+            }
             Some(if partitions == 1 {
                 order
             } else {
-                Order {
-                    shape: Shape::EachSorted,
-                    ..order
-                }
+                order.shaped(Shape::EachSorted)
             })
         }
         "ProjectionExec" => {

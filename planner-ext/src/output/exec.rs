@@ -19,7 +19,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::ordered::input::{empty_stream, input_context};
-use crate::ordered::order::{ordering, Order, OrderKey, Shape};
+use crate::ordered::order::{order_of, ordering, Order, OrderKey, Shape};
 use crate::ordered::{
     incremental, one_input, Batches, Functions, InputNeeds, Kernel, OrderedExec, Plan,
 };
@@ -36,6 +36,20 @@ pub enum Read {
     Merge,
     /// Sort the rows.
     Sort,
+}
+
+impl Read {
+    /// How rows of `plan` are read in the order `want`: as they are when they are in that
+    /// order, merged when each partition is, else sorted.
+    pub fn for_plan(plan: &Plan, want: &[OrderKey]) -> Self {
+        match order_of(plan) {
+            Some(order) if order.satisfies(want) => match order.shape {
+                Shape::InFirst | Shape::InOrder => Read::InOrder,
+                Shape::EachSorted => Read::Merge,
+            },
+            _ => Read::Sort,
+        }
+    }
 }
 
 /// One key of the order, as the codec writes it.
@@ -136,7 +150,7 @@ impl Kernel for Output {
         // All rows in the first partition, in the order of the keys.
         Order::new(
             self.spec.keys.iter().map(SortKey::key).collect(),
-            Shape::InOrder,
+            Shape::InFirst,
         )
     }
 

@@ -8,7 +8,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::{DataFusionError, Result};
 
 use super::exec::{OutputExec, OutputSpec, Read, SortKey, NAME};
-use crate::ordered::order::{order_of, OrderKey, Shape};
+use crate::ordered::order::OrderKey;
 use crate::ordered::{InputTable, OperatorProvider, OperatorTable, Plan, Scan};
 
 /// The rows of a named input in the order `keys`; optionally the same rows sorted by the
@@ -55,17 +55,6 @@ impl OperatorProvider<OutputTable> {
     }
 }
 
-/// How rows of `plan` are read in the order `want`.
-pub fn read_for(plan: &Plan, want: &[OrderKey]) -> Read {
-    match order_of(plan) {
-        Some(order) if order.satisfies(want) => match order.shape {
-            Shape::InOrder => Read::InOrder,
-            Shape::EachSorted => Read::Merge,
-        },
-        _ => Read::Sort,
-    }
-}
-
 #[async_trait]
 impl OperatorTable for OutputTable {
     const WHO: &'static str = NAME;
@@ -80,10 +69,10 @@ impl OperatorTable for OutputTable {
         columns.dedup();
         let want: Vec<OrderKey> = self.keys.iter().map(SortKey::key).collect();
         let mut plan = self.input.scan(scan.session, &columns, None, NAME).await?;
-        let mut read = read_for(&plan, &want);
+        let mut read = Read::for_plan(&plan, &want);
         if let (Read::Sort, Some(sorted)) = (read, &self.sorted) {
             plan = sorted.scan(scan.session, &columns, None, NAME).await?;
-            read = read_for(&plan, &want);
+            read = Read::for_plan(&plan, &want);
         }
         let spec = OutputSpec {
             keys: self.keys.clone(),
