@@ -11,7 +11,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     ArrowNativeTypeOp, DataType, Decimal128Type, Field, FieldRef, Float64Type, Int64Type,
 };
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::{
     DocSection, Documentation, Expr, LimitEffect, PartitionEvaluator, Signature, Volatility,
@@ -20,7 +20,8 @@ use datafusion::logical_expr::{
 use datafusion::physical_expr::PhysicalExpr;
 
 use crate::args::{numeric_coercion, orderable_coercion, plan_err};
-use crate::util::{as_primitive, no_panic};
+use crate::segments::{first_arg, SegmentedEvaluator, Segments, WholePartition};
+use crate::util::{as_primitive, no_panic, NullableBuilder};
 
 const DOC_SECTION_CUMULATIVE: DocSection = DocSection {
     include: true,
@@ -167,7 +168,9 @@ impl WindowUDFImpl for Cumulative {
         &self,
         _args: PartitionEvaluatorArgs,
     ) -> Result<Box<dyn PartitionEvaluator>> {
-        Ok(Box::new(CumulativeEvaluator { kind: self.kind }))
+        Ok(Box::new(WholePartition(CumulativeEvaluator {
+            kind: self.kind,
+        })))
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
@@ -208,96 +211,113 @@ impl WindowUDFImpl for Cumulative {
     }
 }
 
+impl Cumulative {
+    /// The evaluator over many partitions at once (see [`crate::segments`]).
+    pub(crate) fn segmented(&self) -> Box<dyn SegmentedEvaluator> {
+        Box::new(CumulativeEvaluator { kind: self.kind })
+    }
+}
+
 #[derive(Debug)]
 struct CumulativeEvaluator {
     kind: CumulativeKind,
 }
 
-impl PartitionEvaluator for CumulativeEvaluator {
-    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
+impl SegmentedEvaluator for CumulativeEvaluator {
+    fn evaluate_segments(&mut self, values: &[ArrayRef], segs: &Segments) -> Result<ArrayRef> {
         no_panic(self.kind.name(), || {
-            let x = values.first().ok_or_else(|| {
-                DataFusionError::Internal(format!("{} got no input", self.kind.name()))
-            })?;
-            if x.len() != num_rows {
-                return Err(DataFusionError::Internal(format!(
-                    "{}: input length mismatch",
-                    self.kind.name()
-                )));
-            }
-            cumulative_array(self.kind, x)
+            let x = first_arg(self.kind.name(), values, segs)?;
+            cumulative_segments(self.kind, x, segs)
         })
     }
 }
 
 /// The running aggregate of a whole partition.
 pub fn cumulative_array(kind: CumulativeKind, x: &ArrayRef) -> Result<ArrayRef> {
+    cumulative_segments(kind, x, &Segments::whole(x.len()))
+}
+
+/// The running aggregate of each partition of `segs`.
+pub fn cumulative_segments(
+    kind: CumulativeKind,
+    x: &ArrayRef,
+    segs: &Segments,
+) -> Result<ArrayRef> {
     Ok(match kind {
         CumulativeKind::Count => {
-            let mut count = 0i64;
-            Arc::new(Int64Array::from_iter_values((0..x.len()).map(|i| {
-                count += x.is_valid(i) as i64;
-                count
-            })))
+            let mut out = Vec::with_capacity(x.len());
+            for r in segs.ranges() {
+                let mut count = 0i64;
+                out.extend(r.map(|i| {
+                    count += x.is_valid(i) as i64;
+                    count
+                }));
+            }
+            Arc::new(Int64Array::from(out))
         }
         CumulativeKind::Min | CumulativeKind::Max => {
-            running_extreme(x, kind == CumulativeKind::Max)?
+            running_extreme(x, kind == CumulativeKind::Max, segs)?
         }
         CumulativeKind::Sum => match x.data_type() {
-            DataType::Int64 => Arc::new(running::<Int64Type>(as_primitive(x)?, |a, b| {
+            DataType::Int64 => Arc::new(running::<Int64Type>(as_primitive(x)?, segs, |a, b| {
                 a.wrapping_add(b)
             })),
             DataType::Decimal128(_, s) => {
                 let s = *s;
                 let arr: Decimal128Array =
-                    running::<Decimal128Type>(as_primitive(x)?, |a, b| a.wrapping_add(b));
+                    running::<Decimal128Type>(as_primitive(x)?, segs, |a, b| a.wrapping_add(b));
                 Arc::new(arr.with_precision_and_scale(38, s)?)
             }
             _ => {
                 let f = cast(x, &DataType::Float64)?;
-                Arc::new(running_float_sum(as_primitive::<Float64Type>(&f)?))
+                Arc::new(running_float_sum(as_primitive::<Float64Type>(&f)?, segs))
             }
         },
         CumulativeKind::Prod => match x.data_type() {
-            DataType::Int64 => Arc::new(running::<Int64Type>(as_primitive(x)?, |a, b| {
+            DataType::Int64 => Arc::new(running::<Int64Type>(as_primitive(x)?, segs, |a, b| {
                 a.wrapping_mul(b)
             })),
             _ => {
                 let f = cast(x, &DataType::Float64)?;
-                Arc::new(running::<Float64Type>(as_primitive(&f)?, |a, b| a * b))
+                Arc::new(running::<Float64Type>(as_primitive(&f)?, segs, |a, b| {
+                    a * b
+                }))
             }
         },
     })
 }
 
-/// A running fold that skips NULLs and is NULL before the first value.
+/// A running fold that skips NULLs and is NULL before the first value of each partition.
 fn running<T: ArrowPrimitiveType>(
     x: &PrimitiveArray<T>,
+    segs: &Segments,
     f: impl Fn(T::Native, T::Native) -> T::Native,
 ) -> PrimitiveArray<T> {
     let values = x.values();
-    let mut acc: Option<T::Native> = None;
-    let out: PrimitiveArray<T> = (0..x.len())
-        .map(|i| {
+    let mut out = NullableBuilder::<T>::with_capacity(x.len());
+    for r in segs.ranges() {
+        let mut acc: Option<T::Native> = None;
+        for i in r {
             if x.is_valid(i) {
                 acc = Some(match acc {
                     Some(a) => f(a, values[i]),
                     None => values[i],
                 });
             }
-            acc
-        })
-        .collect();
-    out.with_data_type(x.data_type().clone())
+            out.push(acc);
+        }
+    }
+    out.finish().with_data_type(x.data_type().clone())
 }
 
 /// A running float sum, compensated (Neumaier) so long partitions keep their precision.
-fn running_float_sum(x: &Float64Array) -> Float64Array {
+fn running_float_sum(x: &Float64Array, segs: &Segments) -> Float64Array {
     let values = x.values();
-    let (mut sum, mut comp, mut seen) = (0.0f64, 0.0f64, false);
-    let (mut nan, mut pos, mut neg) = (false, false, false);
-    (0..x.len())
-        .map(|i| {
+    let mut out = NullableBuilder::<Float64Type>::with_capacity(x.len());
+    for r in segs.ranges() {
+        let (mut sum, mut comp, mut seen) = (0.0f64, 0.0f64, false);
+        let (mut nan, mut pos, mut neg) = (false, false, false);
+        for i in r {
             if x.is_valid(i) {
                 seen = true;
                 let v = values[i];
@@ -326,16 +346,18 @@ fn running_float_sum(x: &Float64Array) -> Float64Array {
             } else {
                 sum + comp
             };
-            seen.then_some(value)
-        })
-        .collect()
+            out.push(seen.then_some(value));
+        }
+    }
+    out.finish()
 }
 
 fn running_extreme_prim<T: ArrowPrimitiveType>(
     x: &PrimitiveArray<T>,
     max: bool,
+    segs: &Segments,
 ) -> PrimitiveArray<T> {
-    running::<T>(x, |a, b| {
+    running::<T>(x, segs, |a, b| {
         let take_b = if max { b.is_gt(a) } else { b.is_lt(a) };
         if take_b {
             b
@@ -345,9 +367,9 @@ fn running_extreme_prim<T: ArrowPrimitiveType>(
     })
 }
 
-fn running_extreme(x: &ArrayRef, max: bool) -> Result<ArrayRef> {
+fn running_extreme(x: &ArrayRef, max: bool, segs: &Segments) -> Result<ArrayRef> {
     downcast_primitive_array!(
-        x => Ok(Arc::new(running_extreme_prim(x, max))),
+        x => Ok(Arc::new(running_extreme_prim(x, max, segs))),
         DataType::Null => Ok(Arc::clone(x)),
         other => plan_err(format!("{}: unsupported type {other}", if max { "cum_max" } else { "cum_min" }))
     )

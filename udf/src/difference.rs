@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{new_empty_array, new_null_array, Array, ArrayRef};
+use datafusion::arrow::array::{new_empty_array, new_null_array, Array, ArrayRef, BooleanArray};
 use datafusion::arrow::compute::kernels::numeric::{div, sub, sub_wrapping};
-use datafusion::arrow::compute::{cast, concat};
+use datafusion::arrow::compute::{cast, concat, nullif};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
@@ -15,6 +15,7 @@ use datafusion::logical_expr::{
 use datafusion::physical_expr::PhysicalExpr;
 
 use crate::args::{integer_arg, is_temporal, literal_i64, numeric_coercion, plan_err};
+use crate::segments::{first_arg, SegmentedEvaluator, Segments, WholePartition};
 use crate::util::no_panic;
 
 const DOC_SECTION_DIFFERENCE: DocSection = DocSection {
@@ -153,8 +154,7 @@ impl WindowUDFImpl for Difference {
         &self,
         args: PartitionEvaluatorArgs,
     ) -> Result<Box<dyn PartitionEvaluator>> {
-        let n = literal_i64(args.input_exprs(), 1, self.kind.name(), "the offset n")?.unwrap_or(1);
-        Ok(Box::new(DifferenceEvaluator { kind: self.kind, n }))
+        Ok(Box::new(WholePartition(self.evaluator(&args)?)))
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
@@ -179,25 +179,38 @@ impl WindowUDFImpl for Difference {
     }
 }
 
+impl Difference {
+    fn evaluator(&self, args: &PartitionEvaluatorArgs) -> Result<DifferenceEvaluator> {
+        let n = literal_i64(args.input_exprs(), 1, self.kind.name(), "the offset n")?.unwrap_or(1);
+        Ok(DifferenceEvaluator { kind: self.kind, n })
+    }
+
+    /// The evaluator over many partitions at once (see [`crate::segments`]).
+    pub(crate) fn segmented(
+        &self,
+        args: &PartitionEvaluatorArgs,
+    ) -> Result<Box<dyn SegmentedEvaluator>> {
+        Ok(Box::new(self.evaluator(args)?))
+    }
+}
+
 #[derive(Debug)]
 struct DifferenceEvaluator {
     kind: DifferenceKind,
     n: i64,
 }
 
-impl PartitionEvaluator for DifferenceEvaluator {
-    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
+impl SegmentedEvaluator for DifferenceEvaluator {
+    fn evaluate_segments(&mut self, values: &[ArrayRef], segs: &Segments) -> Result<ArrayRef> {
         no_panic(self.kind.name(), || {
-            let x = values.first().ok_or_else(|| {
-                DataFusionError::Internal(format!("{} got no input", self.kind.name()))
-            })?;
-            if x.len() != num_rows {
-                return Err(DataFusionError::Internal(format!(
-                    "{}: input length mismatch",
-                    self.kind.name()
-                )));
+            let x = first_arg(self.kind.name(), values, segs)?;
+            let all = difference_array(self.kind, x, self.n)?;
+            if segs.count() <= 1 {
+                return Ok(all);
             }
-            difference_array(self.kind, x, self.n)
+            // Over all rows at once; rows whose partner is in another partition have none.
+            let outside = BooleanArray::new(segs.beyond(self.n), None);
+            Ok(nullif(&all, &outside)?)
         })
     }
 }

@@ -31,6 +31,7 @@ pub mod docs;
 mod registry;
 pub mod rolling;
 pub mod run_id;
+pub mod segments;
 mod util;
 
 pub use cumulative::{cumulative, cumulative_udwf, CumulativeKind};
@@ -38,6 +39,7 @@ pub use difference::{difference, difference_udwf, DifferenceKind};
 pub use registry::{all_window_udfs, window_udf};
 pub use rolling::{rolling, rolling_udwf, RollingKind};
 pub use run_id::{run_id, run_id_udwf};
+pub use segments::{segmented_evaluator, SegmentedEvaluator, Segments};
 
 /// The DataFusion major version this crate is built against. The Python package checks the
 /// host's version against it before installing any function through the FFI.

@@ -16,6 +16,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::physical_expr::PhysicalExpr;
 
+use crate::segments::{SegmentedEvaluator, Segments, WholePartition};
 use crate::util::{is_equality_comparable, no_panic};
 
 /// The `run_id` window function as a [`WindowUDF`] (the one in ltseq's registry).
@@ -116,7 +117,7 @@ impl WindowUDFImpl for RunId {
         &self,
         _args: PartitionEvaluatorArgs,
     ) -> Result<Box<dyn PartitionEvaluator>> {
-        Ok(Box::new(RunIdEvaluator))
+        Ok(Box::new(WholePartition(RunIdEvaluator)))
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
@@ -148,11 +149,32 @@ impl WindowUDFImpl for RunId {
 #[derive(Debug)]
 struct RunIdEvaluator;
 
-impl PartitionEvaluator for RunIdEvaluator {
-    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
+impl RunId {
+    /// The evaluator over many partitions at once (see [`crate::segments`]).
+    pub(crate) fn segmented() -> Box<dyn SegmentedEvaluator> {
+        Box::new(RunIdEvaluator)
+    }
+}
+
+impl SegmentedEvaluator for RunIdEvaluator {
+    fn evaluate_segments(&mut self, values: &[ArrayRef], segs: &Segments) -> Result<ArrayRef> {
         no_panic("run_id", || {
-            let ids = run_ids(values, num_rows, 1)?;
-            Ok(Arc::new(ids) as ArrayRef)
+            let n = segs.len();
+            if n == 0 {
+                return Ok(Arc::new(Int64Array::from(Vec::<i64>::new())) as ArrayRef);
+            }
+            // The key changes over all rows at once; the ids start at 1 in each partition.
+            let changes = key_changes(values, n)?;
+            let mut out = Vec::with_capacity(n);
+            for r in segs.ranges() {
+                let mut id = 1i64;
+                out.push(id);
+                for i in r.start + 1..r.end {
+                    id += changes.value(i - 1) as i64;
+                    out.push(id);
+                }
+            }
+            Ok(Arc::new(Int64Array::from(out)) as ArrayRef)
         })
     }
 }

@@ -156,6 +156,14 @@ impl PreparedCall {
         })
     }
 
+    /// The function's evaluator over many partitions at once, when it has one.
+    pub(super) fn segmented(&self) -> Result<Option<Box<dyn ltseq_udf::SegmentedEvaluator>>> {
+        ltseq_udf::segmented_evaluator(
+            &self.udwf,
+            PartitionEvaluatorArgs::new(&self.exprs, &self.fields, false, false),
+        )
+    }
+
     pub(super) fn evaluator(&self) -> Result<Box<dyn PartitionEvaluator>> {
         self.udwf
             .partition_evaluator_factory(PartitionEvaluatorArgs::new(

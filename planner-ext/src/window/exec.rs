@@ -193,7 +193,7 @@ impl Kernel for Window {
             Arc::clone(&self.schema),
             Arc::clone(&self.prepared),
             self.partition_indices.clone(),
-        )))
+        )?))
     }
 }
 

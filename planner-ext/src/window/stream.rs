@@ -15,6 +15,8 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
 use futures::{Stream, StreamExt};
 
+use ltseq_udf::{SegmentedEvaluator, Segments};
+
 use super::call::PreparedCall;
 use super::exec::NAME;
 
@@ -28,9 +30,14 @@ pub(super) struct WindowStream {
     /// Per call: results of completed partitions, in row order, not yet emitted.
     done: Vec<VecDeque<ArrayRef>>,
     done_rows: usize,
-    /// Per call, per argument: the open partition's argument values (slices of batches).
+    /// Per call, per argument: the argument values of the rows not evaluated yet (slices of
+    /// batches): complete partitions, then the open one.
     open: Vec<Vec<Vec<ArrayRef>>>,
     open_rows: usize,
+    /// Where each partition of those rows starts (the first at 0).
+    open_starts: Vec<usize>,
+    /// Per call: its evaluator over many partitions at once, when the function has one.
+    segmented: Vec<Option<Box<dyn SegmentedEvaluator>>>,
     /// The partition key of the last row seen (one-row arrays).
     last_key: Option<Vec<ArrayRef>>,
     /// Per call, per argument: a constant argument as an array, at least as long as needed.
@@ -49,9 +56,13 @@ impl WindowStream {
         schema: SchemaRef,
         prepared: Arc<Vec<PreparedCall>>,
         partition_indices: Vec<usize>,
-    ) -> Self {
+    ) -> Result<Self> {
         let per_argument = |p: &PreparedCall| vec![None; p.exprs.len()];
-        Self {
+        let segmented = prepared
+            .iter()
+            .map(PreparedCall::segmented)
+            .collect::<Result<_>>()?;
+        Ok(Self {
             input: Some(input),
             schema,
             done: prepared.iter().map(|_| VecDeque::new()).collect(),
@@ -61,6 +72,8 @@ impl WindowStream {
                 .map(|p| vec![Vec::new(); p.exprs.len()])
                 .collect(),
             open_rows: 0,
+            open_starts: Vec::new(),
+            segmented,
             last_key: None,
             lookback: if partition_indices.is_empty() {
                 fixed_lookback(&prepared)
@@ -72,7 +85,7 @@ impl WindowStream {
             queue: VecDeque::new(),
             prepared,
             partition_indices,
-        }
+        })
     }
 }
 
@@ -191,28 +204,45 @@ impl WindowStream {
             self.last_key = Some(keys.iter().map(|k| k.slice(rows - 1, 1)).collect());
         }
         for (i, range) in ranges.iter().enumerate() {
-            if i > 0 || !continues {
-                self.close_open()?;
+            if i > 0 || !continues || self.open_starts.is_empty() {
+                self.open_starts.push(self.open_rows + range.start);
             }
-            for (c, values) in args.iter().enumerate() {
-                for (a, value) in values.iter().enumerate() {
-                    if let Some(v) = value {
-                        self.open[c][a].push(v.slice(range.start, range.len()));
-                    }
+        }
+        for (c, values) in args.into_iter().enumerate() {
+            for (a, value) in values.into_iter().enumerate() {
+                if let Some(v) = value {
+                    self.open[c][a].push(v);
                 }
             }
-            self.open_rows += range.len();
         }
+        self.open_rows += rows;
         self.queue.push_back(batch);
+        // Every partition but the last is complete.
+        if let Some(&last) = self.open_starts.last() {
+            if last > 0 {
+                self.evaluate(last)?;
+            }
+        }
         Ok(())
     }
 
-    /// Evaluates every call over the open partition and moves it to the completed rows.
+    /// Evaluates every call over all rows not evaluated yet (at the end of the input).
     fn close_open(&mut self) -> Result<()> {
-        let rows = self.open_rows;
+        self.evaluate(self.open_rows)
+    }
+
+    /// Evaluates every call over the first `rows` rows not evaluated yet (whole partitions),
+    /// in one call per function where it has a segmented evaluator, else partition by
+    /// partition, and moves them to the completed rows.
+    fn evaluate(&mut self, rows: usize) -> Result<()> {
         if rows == 0 {
             return Ok(());
         }
+        let split = self.open_starts.partition_point(|&s| s < rows);
+        let rest: Vec<usize> = self.open_starts[split..].iter().map(|s| s - rows).collect();
+        let starts = std::mem::replace(&mut self.open_starts, rest);
+        let segments = Segments::new(starts[..split].to_vec(), rows)?;
+        let left = self.open_rows - rows;
         for (c, p) in self.prepared.iter().enumerate() {
             let mut values = Vec::with_capacity(p.exprs.len());
             for (a, field) in p.fields.iter().enumerate() {
@@ -230,24 +260,27 @@ impl WindowStream {
                     }
                     None => {
                         let pieces = std::mem::take(&mut self.open[c][a]);
-                        match pieces.len() {
+                        let all = match pieces.len() {
                             0 => new_empty_array(field.data_type()),
-                            1 => pieces
-                                .into_iter()
-                                .next()
-                                .unwrap_or_else(|| new_empty_array(field.data_type())),
+                            1 => Arc::clone(&pieces[0]),
                             _ => {
                                 let refs: Vec<&dyn Array> =
                                     pieces.iter().map(|p| p.as_ref()).collect();
                                 concat(&refs)?
                             }
+                        };
+                        if left > 0 {
+                            self.open[c][a].push(all.slice(rows, left));
                         }
+                        all.slice(0, rows)
                     }
                 };
                 values.push(value);
             }
-            let mut evaluator = p.evaluator()?;
-            let result = evaluator.evaluate_all(&values, rows)?;
+            let result = match &mut self.segmented[c] {
+                Some(evaluator) => evaluator.evaluate_segments(&values, &segments)?,
+                None => by_partition(p, &values, &segments)?,
+            };
             if result.len() != rows {
                 return Err(DataFusionError::Internal(format!(
                     "{NAME}: {} returned {} values for {rows} rows",
@@ -258,7 +291,7 @@ impl WindowStream {
             self.done[c].push_back(result);
         }
         self.done_rows += rows;
-        self.open_rows = 0;
+        self.open_rows = left;
         Ok(())
     }
 
@@ -309,6 +342,27 @@ impl WindowStream {
             columns,
         )?))
     }
+}
+
+/// `p` evaluated partition by partition over `values` (its arguments for every row of
+/// `segments`), through the function's `PartitionEvaluator`.
+fn by_partition(p: &PreparedCall, values: &[ArrayRef], segments: &Segments) -> Result<ArrayRef> {
+    let mut results = Vec::with_capacity(segments.count());
+    for r in segments.ranges() {
+        let part: Vec<ArrayRef> = values.iter().map(|v| v.slice(r.start, r.len())).collect();
+        let result = p.evaluator()?.evaluate_all(&part, r.len())?;
+        if result.len() != r.len() {
+            return Err(DataFusionError::Internal(format!(
+                "{NAME}: {} returned {} values for {} rows",
+                p.udwf.name(),
+                result.len(),
+                r.len()
+            )));
+        }
+        results.push(result);
+    }
+    let refs: Vec<&dyn Array> = results.iter().map(|r| r.as_ref()).collect();
+    Ok(concat(&refs)?)
 }
 
 impl Stream for WindowStream {

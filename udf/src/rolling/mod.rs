@@ -11,9 +11,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, Float64Array};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{
-    DataType, Decimal128Type, Field, FieldRef, Float64Type, Int64Type,
-};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Field, FieldRef, Float64Type};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::{
@@ -23,6 +21,7 @@ use datafusion::logical_expr::{
 use datafusion::physical_expr::PhysicalExpr;
 
 use crate::args::{integer_arg, literal_i64, numeric_coercion, orderable_coercion, plan_err};
+use crate::segments::{first_arg, SegmentedEvaluator, Segments, WholePartition};
 use crate::util::{as_primitive, no_panic};
 use extremes::rolling_extreme;
 use moments::rolling_var;
@@ -230,25 +229,7 @@ impl WindowUDFImpl for Rolling {
         &self,
         args: PartitionEvaluatorArgs,
     ) -> Result<Box<dyn PartitionEvaluator>> {
-        let name = self.kind.name();
-        let w = literal_i64(args.input_exprs(), 1, name, "the window size w")?
-            .ok_or_else(|| DataFusionError::Plan(format!("{name} needs a window size w")))?;
-        if w < 1 {
-            return plan_err(format!(
-                "{name}: the window size w must be a positive integer, got {w}"
-            ));
-        }
-        let min_periods = literal_i64(args.input_exprs(), 2, name, "min_periods")?.unwrap_or(1);
-        if min_periods < 1 || min_periods > w {
-            return plan_err(format!(
-                "{name}: min_periods must be between 1 and w = {w}, got {min_periods}"
-            ));
-        }
-        Ok(Box::new(RollingEvaluator {
-            kind: self.kind,
-            w: w as usize,
-            min_periods: min_periods as usize,
-        }))
+        Ok(Box::new(WholePartition(self.evaluator(&args)?)))
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
@@ -279,6 +260,38 @@ impl WindowUDFImpl for Rolling {
     }
 }
 
+impl Rolling {
+    fn evaluator(&self, args: &PartitionEvaluatorArgs) -> Result<RollingEvaluator> {
+        let name = self.kind.name();
+        let w = literal_i64(args.input_exprs(), 1, name, "the window size w")?
+            .ok_or_else(|| DataFusionError::Plan(format!("{name} needs a window size w")))?;
+        if w < 1 {
+            return plan_err(format!(
+                "{name}: the window size w must be a positive integer, got {w}"
+            ));
+        }
+        let min_periods = literal_i64(args.input_exprs(), 2, name, "min_periods")?.unwrap_or(1);
+        if min_periods < 1 || min_periods > w {
+            return plan_err(format!(
+                "{name}: min_periods must be between 1 and w = {w}, got {min_periods}"
+            ));
+        }
+        Ok(RollingEvaluator {
+            kind: self.kind,
+            w: w as usize,
+            min_periods: min_periods as usize,
+        })
+    }
+
+    /// The evaluator over many partitions at once (see [`crate::segments`]).
+    pub(crate) fn segmented(
+        &self,
+        args: &PartitionEvaluatorArgs,
+    ) -> Result<Box<dyn SegmentedEvaluator>> {
+        Ok(Box::new(self.evaluator(args)?))
+    }
+}
+
 #[derive(Debug)]
 struct RollingEvaluator {
     kind: RollingKind,
@@ -286,19 +299,11 @@ struct RollingEvaluator {
     min_periods: usize,
 }
 
-impl PartitionEvaluator for RollingEvaluator {
-    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
+impl SegmentedEvaluator for RollingEvaluator {
+    fn evaluate_segments(&mut self, values: &[ArrayRef], segs: &Segments) -> Result<ArrayRef> {
         no_panic(self.kind.name(), || {
-            let x = values.first().ok_or_else(|| {
-                DataFusionError::Internal(format!("{} got no input", self.kind.name()))
-            })?;
-            if x.len() != num_rows {
-                return Err(DataFusionError::Internal(format!(
-                    "{}: input length mismatch",
-                    self.kind.name()
-                )));
-            }
-            rolling_array(self.kind, x, self.w, self.min_periods)
+            let x = first_arg(self.kind.name(), values, segs)?;
+            rolling_segments(self.kind, x, self.w, self.min_periods, segs)
         })
     }
 }
@@ -310,35 +315,38 @@ pub fn rolling_array(
     w: usize,
     min_periods: usize,
 ) -> Result<ArrayRef> {
+    rolling_segments(kind, x, w, min_periods, &Segments::whole(x.len()))
+}
+
+/// The rolling aggregate of each partition of `segs`.
+pub fn rolling_segments(
+    kind: RollingKind,
+    x: &ArrayRef,
+    w: usize,
+    mp: usize,
+    segs: &Segments,
+) -> Result<ArrayRef> {
     let w = w.max(1);
     Ok(match kind {
-        RollingKind::Count => Arc::new(rolling_count(x.as_ref(), w, min_periods)),
+        RollingKind::Count => Arc::new(rolling_count(x.as_ref(), w, mp, segs)),
         RollingKind::Min | RollingKind::Max => {
-            rolling_extreme(x, w, min_periods, kind == RollingKind::Max)?
+            rolling_extreme(x, w, mp, kind == RollingKind::Max, segs)?
         }
         RollingKind::Sum => match x.data_type() {
-            DataType::Int64 => Arc::new(rolling_sum_i64(
-                as_primitive::<Int64Type>(x)?,
-                w,
-                min_periods,
-            )),
+            DataType::Int64 => Arc::new(rolling_sum_i64(as_primitive(x)?, w, mp, segs)),
             DataType::Decimal128(_, s) => {
                 let s = *s;
-                let arr = rolling_sum_i128(as_primitive::<Decimal128Type>(x)?, w, min_periods);
+                let arr = rolling_sum_i128(as_primitive::<Decimal128Type>(x)?, w, mp, segs);
                 Arc::new(arr.with_precision_and_scale(38, s)?)
             }
-            _ => Arc::new(rolling_sum_f64(&to_f64(x)?, w, min_periods)),
+            _ => Arc::new(rolling_sum_f64(&to_f64(x)?, w, mp, segs)),
         },
         RollingKind::Avg => match x.data_type() {
-            DataType::Int64 => Arc::new(rolling_avg_i64(
-                as_primitive::<Int64Type>(x)?,
-                w,
-                min_periods,
-            )),
-            _ => Arc::new(rolling_avg_f64(&to_f64(x)?, w, min_periods)),
+            DataType::Int64 => Arc::new(rolling_avg_i64(as_primitive(x)?, w, mp, segs)),
+            _ => Arc::new(rolling_avg_f64(&to_f64(x)?, w, mp, segs)),
         },
-        RollingKind::Var => Arc::new(rolling_var(&to_f64(x)?, w, min_periods, false)),
-        RollingKind::Std => Arc::new(rolling_var(&to_f64(x)?, w, min_periods, true)),
+        RollingKind::Var => Arc::new(rolling_var(&to_f64(x)?, w, mp, false, segs)),
+        RollingKind::Std => Arc::new(rolling_var(&to_f64(x)?, w, mp, true, segs)),
     })
 }
 
