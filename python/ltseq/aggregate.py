@@ -14,14 +14,14 @@ from ._operators import stage
 from ._proxy import RowProxy
 from ._relation import HIDDEN_PREFIX, Rel, T, check_user_name, order_sql, plan_schema
 from ._sql import quote_ident
-from ._types import NUMERIC
+from ._values import Aggregate, GroupValues, Make, numeric, sum_type
 from .exceptions import ColumnNotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .table import LTSeq
 
 
-class AggCall(Expr):
+class AggCall(Aggregate):
     """``func([DISTINCT] arg [ORDER BY order])``: one aggregate over a group's rows."""
 
     __slots__ = ("func", "arg", "_dtype", "distinct", "order_sql")
@@ -61,67 +61,19 @@ class AggCall(Expr):
         return f"{self.func}({'*' if self.arg is None else repr(self.arg)})"
 
 
-def _numeric(what: str, e: Expr) -> Expr:
-    if e.dtype not in NUMERIC | {"null", "unknown", "bool"}:
-        raise TypeError(f"{what} needs numbers, but {e!r} is {e.dtype}")
-    return e
+_SQL_FUNCTION = {"mean": "avg", "std": "stddev_samp", "var": "var_samp", "first": "first_value", "last": "last_value"}
 
 
-def _sum_type(e: Expr) -> str:
-    return "float64" if e.dtype == "float64" else ("decimal" if e.dtype == "decimal" else "int64")
+def _make(order_sql: str) -> Make:
+    """How ``g.<expr>.<aggregate>()`` is built in a keyed aggregation: one SQL aggregate call."""
 
+    def make(func: str, arg: Expr, dtype: str) -> Expr:
+        if func == "n_unique":
+            return AggCall("count", arg, dtype, distinct=True)
+        ordered = order_sql if func in ("first", "last") else None
+        return AggCall(_SQL_FUNCTION.get(func, func), arg, dtype, order_sql=ordered)
 
-class AggColumn:
-    """``g.col`` inside ``agg``: the column's values in one group."""
-
-    __slots__ = ("_e", "_order_sql")
-
-    def __init__(self, e: Expr, order_sql: str) -> None:
-        self._e, self._order_sql = e, order_sql
-
-    def count(self) -> Expr:
-        """The number of non-NULL values."""
-        return AggCall("count", self._e, "int64")
-
-    def sum(self) -> Expr:
-        """The sum (NULLs skipped; NULL when all are NULL)."""
-        return AggCall("sum", _numeric("sum()", self._e), _sum_type(self._e))
-
-    def mean(self) -> Expr:
-        """The mean of the non-NULL values."""
-        return AggCall("avg", _numeric("mean()", self._e), "float64")
-
-    avg = mean
-
-    def min(self) -> Expr:
-        return AggCall("min", self._e, self._e.dtype)
-
-    def max(self) -> Expr:
-        return AggCall("max", self._e, self._e.dtype)
-
-    def median(self) -> Expr:
-        """The exact median (interpolated between the two middle values)."""
-        return AggCall("median", _numeric("median()", self._e), "float64")
-
-    def std(self) -> Expr:
-        """The sample standard deviation."""
-        return AggCall("stddev_samp", _numeric("std()", self._e), "float64")
-
-    def var(self) -> Expr:
-        """The sample variance."""
-        return AggCall("var_samp", _numeric("var()", self._e), "float64")
-
-    def n_unique(self) -> Expr:
-        """The number of distinct non-NULL values."""
-        return AggCall("count", self._e, "int64", distinct=True)
-
-    def first(self) -> Expr:
-        """The value at the group's first row in the table's order (NULL if that value is)."""
-        return AggCall("first_value", self._e, self._e.dtype, order_sql=self._order_sql)
-
-    def last(self) -> Expr:
-        """The value at the group's last row in the table's order."""
-        return AggCall("last_value", self._e, self._e.dtype, order_sql=self._order_sql)
+    return make
 
 
 class AggProxy:
@@ -155,17 +107,17 @@ class AggProxy:
             raise TypeError(f"{what} needs a condition, but {cond!r} is {cond.dtype}")
         return cond
 
-    def __getattr__(self, name: str) -> AggColumn:
+    def __getattr__(self, name: str) -> GroupValues:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         return self[name]
 
-    def __getitem__(self, name: str) -> AggColumn:
+    def __getitem__(self, name: str) -> GroupValues:
         rows = object.__getattribute__(self, "_ltseq_rows")
         value = rows[name]
         if not isinstance(value, Column):
             raise TypeError(f"g.{name} is a linked row; aggregate one of its columns, e.g. g['{name}_col']")
-        return AggColumn(value, object.__getattribute__(self, "_ltseq_order"))
+        return GroupValues(value, _make(object.__getattribute__(self, "_ltseq_order")))
 
     def count(self) -> Expr:
         """The number of rows in the group."""
@@ -177,12 +129,12 @@ class AggProxy:
 
     def sum_if(self, pred: Callable[[Any], Any], col: Any) -> Expr:
         """The sum of ``col`` over the rows where ``pred`` is true (0 when there are none)."""
-        value = _numeric("sum_if()", self._value("sum_if()", col))
-        return AggCall("sum", _When(self._cond("sum_if()", pred), value, _wrap(0)), _sum_type(value))
+        value = numeric("sum_if()", self._value("sum_if()", col))
+        return AggCall("sum", _When(self._cond("sum_if()", pred), value, _wrap(0)), sum_type(value))
 
     def avg_if(self, pred: Callable[[Any], Any], col: Any) -> Expr:
         """The mean of ``col`` over the rows where ``pred`` is true (NULL when there are none)."""
-        value = _numeric("avg_if()", self._value("avg_if()", col))
+        value = numeric("avg_if()", self._value("avg_if()", col))
         return AggCall("avg", _When(self._cond("avg_if()", pred), value), "float64")
 
     mean_if = avg_if
@@ -254,7 +206,7 @@ def capture_aggs(
         check_user_name(name, "agg() column name")
         if name in out:
             raise ValueError(f"agg(): {name!r} is given twice")
-        if isinstance(value, AggColumn):
+        if isinstance(value, GroupValues):
             raise TypeError(f"agg({name}=...): g.col is a group of values; aggregate it, e.g. g.col.sum()")
         e = _wrap(value)
         check_aggregated(name, e)

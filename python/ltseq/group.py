@@ -27,6 +27,7 @@ from ._expr import Column, Expr, Func, IfElse, Literal, _wrap
 from ._operators import ordered_input, register_operator, stage
 from ._relation import Rel, T, check_user_name, new_name, order_sql, plan_schema, require_order
 from ._types import NUMERIC
+from ._values import Aggregate, GroupValues
 from .link import contains_lookup
 from .window import _SEQUENCE, Window, contains_window, innermost_windows, replace_nodes, row_number
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 GROUP_ID_COLUMN = "__group_id__"
 
 
-class GroupAgg(Expr):
+class GroupAgg(Aggregate):
     """An aggregate over the rows of one group (built with the group proxy ``g``)."""
 
     __slots__ = ("func", "arg", "param", "_dtype", "label")
@@ -59,7 +60,9 @@ class GroupAgg(Expr):
         a = self.arg.to_sql() if self.arg is not None else ""
         f = self.func
         if f == "count":
-            return "count(*)"
+            return f"count({a})" if self.arg is not None else "count(*)"
+        if f == "n_unique":
+            return f"count(DISTINCT {a})"
         if f == "first":
             return f"first_value({a} ORDER BY {order_sql})"
         if f == "last":
@@ -206,11 +209,23 @@ class GroupProxy:
         """True when the predicate holds on no row of the group."""
         return self._quantifier("none", fn)
 
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError(
-            f"the group proxy has no {name!r}: use g.count(), g.first().col, g.last().col, g.sum('col'), "
-            "g.avg/mean/min/max/median/std/var('col'), g.percentile('col', p), g.all/any/none(lambda r: ...)"
-        )
+    def __getattr__(self, name: str) -> GroupValues:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __getitem__(self, name: str) -> GroupValues:
+        """``g.col`` / ``g["col"]``: the column's values in the group, to aggregate
+        (``g.price.max()``, ``(g.quantity * g.price).sum()``)."""
+        value = object.__getattribute__(self, "_proxy")[name]
+        if not isinstance(value, Column):
+            raise TypeError(f"g.{name} is a linked row; aggregate one of its columns, e.g. g['{name}_col']")
+        return GroupValues(value, _group_aggregate)
+
+
+def _group_aggregate(func: str, arg: Expr, dtype: str) -> Expr:
+    """How ``g.<expr>.<aggregate>()`` is built for a group of consecutive rows."""
+    return GroupAgg("avg" if func == "mean" else func, arg, dtype, f"({arg!r}).{func}()")
 
 
 def contains_group_agg(e: Expr) -> bool:
@@ -454,13 +469,22 @@ class NestedTable:
         query, source = register_operator(t._ctx, "groups", make, inp)
         return query, mapping, (source, keep)
 
-    def _new_columns(self, fn: Any, what: str) -> dict[str, Expr]:
-        result = self._capture(fn, what)
-        if not isinstance(result, Mapping):
-            raise TypeError(f"{what} lambda must return a dict of {{name: group expression}}")
+    def _new_columns(self, fn: Any, what: str, named: Mapping[str, Any]) -> dict[str, Expr]:
+        items: list[tuple[str, Any]] = []
+        if fn is not None:
+            result = self._capture(fn, what)
+            if not isinstance(result, Mapping):
+                raise TypeError(f"{what} lambda must return a dict of {{name: group expression}}")
+            items = list(result.items())
+        for name, f in named.items():
+            items.append((name, self._capture(f, f"{what[:-2]}({name}=...)")))
         out: dict[str, Expr] = {}
-        for name, value in result.items():
+        for name, value in items:
             check_user_name(name, f"{what} column name")
+            if name in out:
+                raise ValueError(f"{what}: {name!r} is given twice")
+            if isinstance(value, GroupValues):
+                raise TypeError(f"{what[:-2]}({name}=...): g.col is a group of values; aggregate it, e.g. g.col.sum()")
             out[name] = _wrap(value)
         if not out:
             raise ValueError(f"{what} needs at least one column")
@@ -508,10 +532,11 @@ class NestedTable:
         sql = f"SELECT {keep} FROM ({base}) AS {T} WHERE {edge.to_sql()}"
         return t._with(replace(t._rel, sql=sql, sources=sources))
 
-    def agg(self, fn: Callable[[Any], Any]) -> LTSeq:
+    def agg(self, fn: Callable[[Any], Any] | None = None, **named: Callable[[Any], Any]) -> LTSeq:
         """One row per group, in sequence order, with the columns ``fn`` returns:
-        ``agg(lambda g: {"n": g.count(), "start": g.first().date})``."""
-        new = self._new_columns(fn, "agg()")
+        ``agg(lambda g: {"n": g.count(), "start": g.first().date})``, or named ones:
+        ``agg(n=lambda g: g.count(), value=lambda g: (g.q * g.p).sum())``."""
+        new = self._new_columns(fn, "agg()", named)
         t = self._t
         found: list[GroupAgg] = []
         for e in new.values():
@@ -534,10 +559,10 @@ class NestedTable:
         visible = schema.remove(schema.get_field_index(self._gid))
         return t._with(Rel(sql, visible, (self._gid,), ((self._gid, False),), None, sources))
 
-    def derive(self, fn: Callable[[Any], Any]) -> LTSeq:
+    def derive(self, fn: Callable[[Any], Any] | None = None, **named: Callable[[Any], Any]) -> LTSeq:
         """Every row, plus group-level columns broadcast to the rows of each group (an existing
-        name is replaced in place)."""
-        new = self._new_columns(fn, "derive()")
+        name is replaced in place): ``derive(lambda g: {...})`` or ``derive(name=lambda g: ...)``."""
+        new = self._new_columns(fn, "derive()", named)
         inner, rewritten, agg_columns, keep = self._group_query(new)
         t = self._t
         gid = _sql.quote_ident(self._gid)

@@ -220,8 +220,10 @@ def test_errors():
         n.filter(lambda g: g.first().k)
     with pytest.raises(TypeError, match="not a group-level condition"):
         n.filter(lambda g: True)
-    with pytest.raises(AttributeError, match="group proxy has no"):
+    with pytest.raises(AttributeError, match="column 'nope' not found; available columns: 'i', 'k'"):
         n.agg(lambda g: {"x": g.nope})
+    with pytest.raises(TypeError, match="aggregate it, e.g. g.col.sum()"):
+        n.agg(lambda g: {"x": g.k})
     with pytest.raises(ValueError, match="p must be"):
         n.agg(lambda g: {"x": g.percentile("k", 2)})
     assert n.agg(lambda g: {"n": g.count(), "const": 7}).to_dicts() == [{"n": 2, "const": 7}]
