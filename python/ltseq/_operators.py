@@ -132,6 +132,12 @@ def output(t: LTSeq, limit: int | None = None, hidden: bool = False) -> tuple[st
     as they are (a SQL ``ORDER BY`` would make the host sort them again), others are merged or
     sorted; and the source that keeps its tables registered."""
     rel = t._rel
+    names = [*rel.schema.names, *rel.hidden] if hidden else rel.schema.names
+    tail = f" LIMIT {int(limit)}" if limit is not None else ""
+    if rel.in_order:
+        # one partition in order already (a slice): the host keeps it through a projection
+        picked = ", ".join(quote_ident(c) for c in names)
+        return f"SELECT {picked} FROM ({rel.sql}) AS {T}{tail}", Source(t._ctx)
     plain = table_read(rel.sql)
     inp = OrderedInput(plain, None, ()) if plain is not None else _view(t._ctx, rel.sql)
     keys = [(name, desc, desc) for name, desc in rel.order]  # descending: NULLs first
@@ -146,11 +152,7 @@ def output(t: LTSeq, limit: int | None = None, hidden: bool = False) -> tuple[st
         return _native.output_table(view, schema, keys, sorted_view)
 
     query, source = register_operator(t._ctx, "output", make, inp)
-    names = [*rel.schema.names, *rel.hidden] if hidden else rel.schema.names
-    sql = f"SELECT {', '.join(quote_ident(c) for c in names)} FROM ({query}) AS {T}"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    return sql, source
+    return f"SELECT {', '.join(quote_ident(c) for c in names)} FROM ({query}) AS {T}{tail}", source
 
 
 def _view(ctx: Any, sql: str) -> OrderedInput:

@@ -66,6 +66,14 @@ class Rel:
     order: tuple[tuple[str, bool], ...]  # (hidden column, descending): the row order
     sort_keys: tuple[tuple[str, bool], ...] | None  # the declared order, by visible names
     sources: tuple[Any, ...]
+    # The query when it is known to give its rows in ``order`` as one partition (a LIMIT over
+    # the Output operator); a different ``sql`` (any later transform) does not inherit it.
+    ordered_sql: str | None = None
+
+    @property
+    def in_order(self) -> bool:
+        """Whether ``sql`` itself gives the rows in order (reading it needs no Output operator)."""
+        return self.ordered_sql is not None and self.ordered_sql == self.sql
 
     @property
     def stored_order(self) -> bool:

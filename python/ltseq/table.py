@@ -632,7 +632,7 @@ class LTSeq(TableBase):
         if offset:
             sql += f" OFFSET {offset}"
         plan_schema(self._ctx, sql)
-        return self._with(replace(self._rel, sql=sql, sources=(*self._rel.sources, source)))
+        return self._with(replace(self._rel, sql=sql, sources=(*self._rel.sources, source), ordered_sql=sql))
 
     def head(self, n: int = 10) -> LTSeq:
         """The first ``n`` rows."""

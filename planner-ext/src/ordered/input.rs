@@ -52,14 +52,11 @@ pub const INPUT_BATCH_ROWS: usize = 65536;
 
 /// The context an operator's input runs in: as given, but without file-scan work stealing,
 /// which would let one partition read byte ranges assigned to another and so break "partition
-/// p holds the p-th part of the input" (the ordinals rely on it), and with batches of at least
-/// [`INPUT_BATCH_ROWS`].
+/// p holds the p-th part of the input" (the ordinals rely on it), with batches of at least
+/// [`INPUT_BATCH_ROWS`], and without the session's function registry: a physical plan holds
+/// its functions already, and a host's plan executed across the FFI converts every function
+/// of the context it is given (hundreds, about a millisecond per call), so none are given.
 pub fn input_context(context: &Arc<TaskContext>) -> Arc<TaskContext> {
-    let execution = &context.session_config().options().execution;
-    if !execution.enable_file_stream_work_stealing && execution.batch_size.get() >= INPUT_BATCH_ROWS
-    {
-        return Arc::clone(context);
-    }
     let mut config = context.session_config().clone();
     let options = &mut config.options_mut().execution;
     options.enable_file_stream_work_stealing = false;
@@ -73,10 +70,10 @@ pub fn input_context(context: &Arc<TaskContext>) -> Arc<TaskContext> {
         context.task_id(),
         context.session_id(),
         config,
-        context.scalar_functions().clone(),
-        context.higher_order_functions().clone(),
-        context.aggregate_functions().clone(),
-        context.window_functions().clone(),
+        Default::default(),
+        Default::default(),
+        Default::default(),
+        Default::default(),
         context.runtime_env(),
     );
     Arc::new(ctx)
