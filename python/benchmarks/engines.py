@@ -22,6 +22,9 @@ Workloads on clicks (watchid, userid, eventtime, url; ordered by userid, eventti
 - funnel: the number of positions where three consecutive events of one user have URLs starting
   with the three funnel prefixes, in order.
 
+- to_arrow: the stocks table materialized as a pyarrow Table (ltseq: in its order; the SQL
+  engines' SELECT * promises none): its row count and the sum of close.
+
 Workloads on orders (order_id, product_id, quantity) and products (product_id, name, price):
 - orders_link: each order linked to its product (a left join on product_id; product ids are
   unique): the sum of quantity * price and the number of orders with a product name.
@@ -53,8 +56,9 @@ WORKLOADS = [
     "orders_link",
     "top_urls",
     "funnel",
+    "to_arrow",
 ]
-ENGINES = ["ltseq_dsl", "ltseq_sql", "datafusion", "duckdb", "polars", "pandas"]
+ENGINES = ["ltseq_dsl", "ltseq_natural", "ltseq_sql", "datafusion", "duckdb", "polars", "pandas"]
 
 # The SQL every SQL engine runs, with its window functions per engine.
 W = "PARTITION BY symbol ORDER BY day"
@@ -122,6 +126,19 @@ LTSEQ_SQL = {
 }
 
 
+STOCK_SQL["to_arrow"] = "SELECT * FROM stocks"
+LTSEQ_SQL["to_arrow"] = STOCK_SQL["to_arrow"]
+
+
+def _arrow_result(table: Any) -> Any:
+    """A materialized stocks table as a checkable result: its length and the sum of close (the
+    SQL engines' ``SELECT *`` promises no order, so the check does not depend on it; ltseq's
+    order is checked by its tests)."""
+    import pyarrow.compute as pc
+
+    return (table.num_rows, pc.sum(table.column("close")).as_py())
+
+
 def _same(a: Any, b: Any) -> bool:
     """Equal results; float sums may differ in the last bits between runs of a parallel engine."""
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
@@ -156,7 +173,9 @@ def engine_datafusion(data: Path, with_ltseq: bool) -> dict[str, Callable[[], An
         batches = table.to_batches(max_chunksize=max(1, -(-table.num_rows // THREADS)))
         ctx.register_record_batches(name, [[b] for b in batches] or [[]])
     queries = LTSEQ_SQL if with_ltseq else STOCK_SQL
-    return {w: (lambda q=q: _scalar(ctx.sql(q).to_arrow_table())) for w, q in queries.items()}
+    out = {w: (lambda q=q: _scalar(ctx.sql(q).to_arrow_table())) for w, q in queries.items()}
+    out["to_arrow"] = lambda: _arrow_result(ctx.sql(queries["to_arrow"]).to_arrow_table())
+    return out
 
 
 def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
@@ -238,6 +257,90 @@ def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
         "orders_link": orders_link,
         "top_urls": top_urls,
         "funnel": funnel,
+        "to_arrow": lambda: _arrow_result(t.to_arrow()),
+    }
+
+
+def engine_ltseq_natural(data: Path) -> dict[str, Callable[[], Any]]:
+    """The DSL as a new user writes it first: window expressions in ``derive`` then ``filter``,
+    results materialized with ``to_arrow()`` and finished in pyarrow, no tuned operator calls."""
+    import datafusion
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    import ltseq
+    from ltseq import LTSeq
+
+    ctx = datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(THREADS))
+    ltseq.register(ctx)
+    t = LTSeq.from_arrow(pq.read_table(data / "stocks.parquet"), ctx=ctx).assume_sorted("symbol", "day")
+    clicks = LTSeq.from_arrow(pq.read_table(data / "clicks.parquet"), ctx=ctx).assume_sorted("userid", "eventtime")
+    orders = LTSeq.from_arrow(pq.read_table(data / "orders.parquet"), ctx=ctx)
+    products = LTSeq.from_arrow(pq.read_table(data / "products.parquet"), ctx=ctx)
+
+    def column_sum(table: LTSeq, column: str) -> Any:
+        return pc.sum(table.to_arrow().column(column)).as_py()
+
+    def rolling_mean() -> Any:
+        return column_sum(t.derive(m=lambda r: r.close.rolling(20, min_periods=20, partition_by="symbol").mean()), "m")
+
+    def cum_volume() -> Any:
+        arrow = t.derive(c=lambda r: r.volume.cum_sum(partition_by="symbol")).to_arrow()
+        return pc.sum(arrow.group_by("symbol").aggregate([("c", "max")]).column("c_max")).as_py()
+
+    def positive_changes() -> Any:
+        return t.derive(d=lambda r: r.close.diff(partition_by="symbol")).filter(lambda r: r.d > 0).count()
+
+    def rolling_max(n: int) -> Callable[[], Any]:
+        return lambda: column_sum(t.derive(m=lambda r: r.close.rolling(n, partition_by="symbol").max()), "m")
+
+    def rising_runs() -> Any:
+        runs = (
+            t.derive(up=lambda r: r.close.diff(partition_by="symbol") > 0)
+            .group_ordered("up", partition_by="symbol")
+            .agg(up=lambda g: g.up.first(), n=lambda g: g.count())
+            .filter(lambda r: r.up & (r.n >= 3))
+            .to_arrow()
+        )
+        return (runs.num_rows, pc.sum(runs.column("n")).as_py())
+
+    def sessions() -> Any:
+        gaps = clicks.derive(prev=lambda r: r.eventtime.shift(1, partition_by="userid"))
+        return gaps.filter(lambda r: r.prev.is_null() | (r.eventtime - r.prev > 1800)).count()
+
+    def top_urls() -> Any:
+        counts = clicks.group_by("url").agg(c=lambda g: g.count())
+        top = counts.sort("c", "url", desc=[True, False]).head(10).to_arrow()
+        return [tuple(row.values()) for row in top.to_pylist()]
+
+    def funnel() -> Any:
+        a, b, c = FUNNEL
+        hits = clicks.filter(
+            lambda r: (
+                r.url.s.starts_with(a)
+                & r.url.shift(-1, partition_by="userid").s.starts_with(b)
+                & r.url.shift(-2, partition_by="userid").s.starts_with(c)
+            )
+        )
+        return hits.count()
+
+    def orders_link() -> Any:
+        linked = orders.link(products, on=lambda o, p: o.product_id == p.product_id, as_="prod").to_arrow()
+        amount = pc.sum(pc.multiply(linked.column("quantity"), linked.column("prod_price"))).as_py()
+        return (amount, pc.count(linked.column("prod_name")).as_py())
+
+    return {
+        "rolling_mean_20": rolling_mean,
+        "cum_volume": cum_volume,
+        "positive_changes": positive_changes,
+        "rolling_max_100": rolling_max(100),
+        "rolling_max_20": rolling_max(20),
+        "rising_runs": rising_runs,
+        "sessions": sessions,
+        "orders_link": orders_link,
+        "top_urls": top_urls,
+        "funnel": funnel,
+        "to_arrow": lambda: _arrow_result(t.to_arrow()),
     }
 
 
@@ -257,7 +360,9 @@ def engine_duckdb(data: Path) -> dict[str, Callable[[], Any]]:
         row = rows[0]
         return row[0] if len(row) == 1 else tuple(row)
 
-    return {w: (lambda q=q: run(q)) for w, q in STOCK_SQL.items()}
+    out = {w: (lambda q=q: run(q)) for w, q in STOCK_SQL.items()}
+    out["to_arrow"] = lambda: _arrow_result(con.execute(STOCK_SQL["to_arrow"]).to_arrow_table())
+    return out
 
 
 def engine_polars(data: Path) -> dict[str, Callable[[], Any]]:
@@ -319,12 +424,14 @@ def engine_polars(data: Path) -> dict[str, Callable[[], Any]]:
         "orders_link": orders_link,
         "top_urls": top_urls,
         "funnel": funnel,
+        "to_arrow": lambda: _arrow_result(df.to_arrow()),
     }
 
 
 def engine_pandas(data: Path) -> dict[str, Callable[[], Any]]:
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     df = pd.read_parquet(data / "stocks.parquet")
     g = df.groupby("symbol", sort=False)["close"]
@@ -394,12 +501,15 @@ def engine_pandas(data: Path) -> dict[str, Callable[[], Any]]:
         "orders_link": orders_link,
         "top_urls": top_urls,
         "funnel": funnel,
+        "to_arrow": lambda: _arrow_result(pa.Table.from_pandas(df, preserve_index=False)),
     }
 
 
 def load(engine: str, data: Path) -> dict[str, Callable[[], Any]]:
     if engine == "ltseq_dsl":
         return engine_ltseq_dsl(data)
+    if engine == "ltseq_natural":
+        return engine_ltseq_natural(data)
     if engine in ("ltseq_sql", "datafusion"):
         return engine_datafusion(data, with_ltseq=engine == "ltseq_sql")
     if engine == "duckdb":
