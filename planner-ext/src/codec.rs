@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ordered::guard::no_panic;
+use crate::ordered::registry::EncodedExec;
 use crate::ordered::Functions;
 use crate::OPERATORS;
 
@@ -223,7 +224,12 @@ impl PhysicalExtensionCodec for LtseqPhysicalCodec {
                         ),
                         None => (inputs.to_vec(), false),
                     };
-                    kind.decode(payload.spec, inputs, hidden, &Functions::of_task(ctx))
+                    let encoded = EncodedExec {
+                        spec: payload.spec,
+                        hidden,
+                        inputs,
+                    };
+                    kind.decode(encoded, &Functions::of_task(ctx))
                 }
             }
         })

@@ -1,5 +1,6 @@
-"""One engine's side of the benchmark: load the data into memory, then run each workload once to
-warm up and K more times, timed. Run by ``run.py`` in a fresh process per engine; prints one
+"""One engine's side of the benchmark: load the data into memory (``--source memory``; or, with
+``--source parquet``, register the files, which every query then reads again, lazily), then run
+each workload once to warm up and K more times, timed. Run by ``run.py`` in a fresh process per engine; prints one
 JSON object. Every engine computes the same small results, which ``run.py`` cross-checks.
 
 Workloads (stocks: symbol, day, close, volume; ordered by symbol, day):
@@ -58,6 +59,7 @@ WORKLOADS = [
     "funnel",
     "to_arrow",
 ]
+SOURCES = ["memory", "parquet"]  # tables read into memory once, or read from the files at every query
 ENGINES = ["ltseq_dsl", "ltseq_natural", "ltseq_sql", "datafusion", "duckdb", "polars", "pandas"]
 
 # The SQL every SQL engine runs, with its window functions per engine.
@@ -159,7 +161,7 @@ def _scalar(table: Any) -> Any:
 # --- engines: each returns {workload: callable returning the result} after loading -------------
 
 
-def engine_datafusion(data: Path, with_ltseq: bool) -> dict[str, Callable[[], Any]]:
+def engine_datafusion(data: Path, with_ltseq: bool, source: str) -> dict[str, Callable[[], Any]]:
     import datafusion
     import pyarrow.parquet as pq
 
@@ -169,6 +171,9 @@ def engine_datafusion(data: Path, with_ltseq: bool) -> dict[str, Callable[[], An
 
         ltseq.register(ctx)
     for name in TABLES:
+        if source == "parquet":  # read at every query
+            ctx.register_parquet(name, str(data / f"{name}.parquet"))
+            continue
         table = pq.read_table(data / f"{name}.parquet")
         batches = table.to_batches(max_chunksize=max(1, -(-table.num_rows // THREADS)))
         ctx.register_record_batches(name, [[b] for b in batches] or [[]])
@@ -178,9 +183,38 @@ def engine_datafusion(data: Path, with_ltseq: bool) -> dict[str, Callable[[], An
     return out
 
 
-def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
+class ltseq_tables:  # noqa: N801 - reads like a function
+    """The four tables for the ltseq engines: read into memory once (``source="memory"``), or
+    read from their Parquet files again at every use (``source="parquet"``, lazy)."""
+
+    def __init__(self, ctx: Any, data: Path, source: str) -> None:
+        self._ctx, self._data, self._source = ctx, data, source
+        self._memory: dict[str, Any] = {}
+        if source == "memory":
+            for name in TABLES:
+                self._memory[name] = self._open(name)
+
+    def _open(self, name: str) -> Any:
+        import pyarrow.parquet as pq
+
+        from ltseq import LTSeq
+
+        path = self._data / f"{name}.parquet"
+        if self._source == "memory":
+            table = LTSeq.from_arrow(pq.read_table(path), ctx=self._ctx)
+        else:
+            table = LTSeq.read_parquet(path, ctx=self._ctx)
+        order = {"stocks": ("symbol", "day"), "clicks": ("userid", "eventtime")}.get(name)
+        return table.assume_sorted(*order) if order else table
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._memory[name] if self._source == "memory" else self._open(name)
+
+
+def engine_ltseq_dsl(data: Path, source: str) -> dict[str, Callable[[], Any]]:
     import datafusion
-    import pyarrow.parquet as pq
     from datafusion import col
     from datafusion import functions as f
 
@@ -189,34 +223,33 @@ def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
 
     ctx = datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(THREADS))
     ltseq.register(ctx)
-    # in memory, and declared in the order it is stored in
-    t = LTSeq.from_arrow(pq.read_table(data / "stocks.parquet"), ctx=ctx).assume_sorted("symbol", "day")
-    clicks = LTSeq.from_arrow(pq.read_table(data / "clicks.parquet"), ctx=ctx).assume_sorted("userid", "eventtime")
-    orders = LTSeq.from_arrow(pq.read_table(data / "orders.parquet"), ctx=ctx)
-    products = LTSeq.from_arrow(pq.read_table(data / "products.parquet"), ctx=ctx)
+    # declared in the order it is stored in
+    tables = ltseq_tables(ctx, data, source)
 
     def total(table: LTSeq, column: str) -> Any:
         df = table.to_datafusion()
         return _scalar(df.aggregate([], [f.sum(col(column))]).to_arrow_table())
 
     def rolling_mean() -> Any:
-        return total(t.derive(m=lambda r: r.close.rolling(20, min_periods=20, partition_by="symbol").mean()), "m")
+        return total(
+            tables.stocks.derive(m=lambda r: r.close.rolling(20, min_periods=20, partition_by="symbol").mean()), "m"
+        )
 
     def cum_volume() -> Any:
-        derived = t.derive(c=lambda r: r.volume.cum_sum(partition_by="symbol"))
+        derived = tables.stocks.derive(c=lambda r: r.volume.cum_sum(partition_by="symbol"))
         df = derived.to_datafusion()
         per_symbol = df.aggregate([col("symbol")], [f.max(col("c")).alias("c")])
         return _scalar(per_symbol.aggregate([], [f.sum(col("c"))]).to_arrow_table())
 
     def positive_changes() -> Any:
-        return t.filter(lambda r: r.close.diff(partition_by="symbol") > 0).count()
+        return tables.stocks.filter(lambda r: r.close.diff(partition_by="symbol") > 0).count()
 
     def rolling_max(n: int) -> Callable[[], Any]:
-        return lambda: total(t.derive(m=lambda r: r.close.rolling(n, partition_by="symbol").max()), "m")
+        return lambda: total(tables.stocks.derive(m=lambda r: r.close.rolling(n, partition_by="symbol").max()), "m")
 
     def rising_runs() -> Any:
         runs = (
-            t.derive(up=lambda r: r.close.diff(partition_by="symbol") > 0)
+            tables.stocks.derive(up=lambda r: r.close.diff(partition_by="symbol") > 0)
             .group_ordered("up", partition_by="symbol")
             .agg(lambda g: {"up": g.first().up, "n": g.count()})
             .filter(lambda r: r.up & (r.n >= 3))
@@ -226,22 +259,22 @@ def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
 
     def sessions() -> Any:
         return len(
-            clicks.group_ordered(
+            tables.clicks.group_ordered(
                 split=lambda r: (r.userid != r.userid.shift(1)) | (r.eventtime - r.eventtime.shift(1) > 1800)
             )
         )
 
     def top_urls() -> Any:
-        top = clicks.agg(by="url", c=lambda g: g.count()).sort("c", desc=True).slice(0, 10)
+        top = tables.clicks.agg(by="url", c=lambda g: g.count()).sort("c", desc=True).slice(0, 10)
         return _scalar(top.to_arrow())
 
     def funnel() -> Any:
-        return clicks.search_pattern_count(
+        return tables.clicks.search_pattern_count(
             *[lambda r, p=p: r.url.s.starts_with(p) for p in FUNNEL], partition_by="userid"
         )
 
     def orders_link() -> Any:
-        linked = orders.link(products, on=lambda o, p: o.product_id == p.product_id, as_="prod")
+        linked = tables.orders.link(tables.products, on=lambda o, p: o.product_id == p.product_id, as_="prod")
         df = linked.to_datafusion()
         amount = (col("quantity") * col("prod_price")).alias("a")
         return _scalar(df.aggregate([], [f.sum(amount), f.count(col("prod_name"))]).to_arrow_table())
@@ -257,46 +290,46 @@ def engine_ltseq_dsl(data: Path) -> dict[str, Callable[[], Any]]:
         "orders_link": orders_link,
         "top_urls": top_urls,
         "funnel": funnel,
-        "to_arrow": lambda: _arrow_result(t.to_arrow()),
+        "to_arrow": lambda: _arrow_result(tables.stocks.to_arrow()),
     }
 
 
-def engine_ltseq_natural(data: Path) -> dict[str, Callable[[], Any]]:
+def engine_ltseq_natural(data: Path, source: str) -> dict[str, Callable[[], Any]]:
     """The DSL as a new user writes it first: window expressions in ``derive`` then ``filter``,
     results materialized with ``to_arrow()`` and finished in pyarrow, no tuned operator calls."""
     import datafusion
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     import ltseq
     from ltseq import LTSeq
 
     ctx = datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(THREADS))
     ltseq.register(ctx)
-    t = LTSeq.from_arrow(pq.read_table(data / "stocks.parquet"), ctx=ctx).assume_sorted("symbol", "day")
-    clicks = LTSeq.from_arrow(pq.read_table(data / "clicks.parquet"), ctx=ctx).assume_sorted("userid", "eventtime")
-    orders = LTSeq.from_arrow(pq.read_table(data / "orders.parquet"), ctx=ctx)
-    products = LTSeq.from_arrow(pq.read_table(data / "products.parquet"), ctx=ctx)
+    tables = ltseq_tables(ctx, data, source)
 
     def column_sum(table: LTSeq, column: str) -> Any:
         return pc.sum(table.to_arrow().column(column)).as_py()
 
     def rolling_mean() -> Any:
-        return column_sum(t.derive(m=lambda r: r.close.rolling(20, min_periods=20, partition_by="symbol").mean()), "m")
+        return column_sum(
+            tables.stocks.derive(m=lambda r: r.close.rolling(20, min_periods=20, partition_by="symbol").mean()), "m"
+        )
 
     def cum_volume() -> Any:
-        arrow = t.derive(c=lambda r: r.volume.cum_sum(partition_by="symbol")).to_arrow()
+        arrow = tables.stocks.derive(c=lambda r: r.volume.cum_sum(partition_by="symbol")).to_arrow()
         return pc.sum(arrow.group_by("symbol").aggregate([("c", "max")]).column("c_max")).as_py()
 
     def positive_changes() -> Any:
-        return t.derive(d=lambda r: r.close.diff(partition_by="symbol")).filter(lambda r: r.d > 0).count()
+        return tables.stocks.derive(d=lambda r: r.close.diff(partition_by="symbol")).filter(lambda r: r.d > 0).count()
 
     def rolling_max(n: int) -> Callable[[], Any]:
-        return lambda: column_sum(t.derive(m=lambda r: r.close.rolling(n, partition_by="symbol").max()), "m")
+        return lambda: column_sum(
+            tables.stocks.derive(m=lambda r: r.close.rolling(n, partition_by="symbol").max()), "m"
+        )
 
     def rising_runs() -> Any:
         runs = (
-            t.derive(up=lambda r: r.close.diff(partition_by="symbol") > 0)
+            tables.stocks.derive(up=lambda r: r.close.diff(partition_by="symbol") > 0)
             .group_ordered("up", partition_by="symbol")
             .agg(up=lambda g: g.up.first(), n=lambda g: g.count())
             .filter(lambda r: r.up & (r.n >= 3))
@@ -305,17 +338,17 @@ def engine_ltseq_natural(data: Path) -> dict[str, Callable[[], Any]]:
         return (runs.num_rows, pc.sum(runs.column("n")).as_py())
 
     def sessions() -> Any:
-        gaps = clicks.derive(prev=lambda r: r.eventtime.shift(1, partition_by="userid"))
+        gaps = tables.clicks.derive(prev=lambda r: r.eventtime.shift(1, partition_by="userid"))
         return gaps.filter(lambda r: r.prev.is_null() | (r.eventtime - r.prev > 1800)).count()
 
     def top_urls() -> Any:
-        counts = clicks.group_by("url").agg(c=lambda g: g.count())
+        counts = tables.clicks.group_by("url").agg(c=lambda g: g.count())
         top = counts.sort("c", "url", desc=[True, False]).head(10).to_arrow()
         return [tuple(row.values()) for row in top.to_pylist()]
 
     def funnel() -> Any:
         a, b, c = FUNNEL
-        hits = clicks.filter(
+        hits = tables.clicks.filter(
             lambda r: (
                 r.url.s.starts_with(a)
                 & r.url.shift(-1, partition_by="userid").s.starts_with(b)
@@ -325,7 +358,9 @@ def engine_ltseq_natural(data: Path) -> dict[str, Callable[[], Any]]:
         return hits.count()
 
     def orders_link() -> Any:
-        linked = orders.link(products, on=lambda o, p: o.product_id == p.product_id, as_="prod").to_arrow()
+        linked = tables.orders.link(
+            tables.products, on=lambda o, p: o.product_id == p.product_id, as_="prod"
+        ).to_arrow()
         amount = pc.sum(pc.multiply(linked.column("quantity"), linked.column("prod_price"))).as_py()
         return (amount, pc.count(linked.column("prod_name")).as_py())
 
@@ -340,18 +375,19 @@ def engine_ltseq_natural(data: Path) -> dict[str, Callable[[], Any]]:
         "orders_link": orders_link,
         "top_urls": top_urls,
         "funnel": funnel,
-        "to_arrow": lambda: _arrow_result(t.to_arrow()),
+        "to_arrow": lambda: _arrow_result(tables.stocks.to_arrow()),
     }
 
 
-def engine_duckdb(data: Path) -> dict[str, Callable[[], Any]]:
+def engine_duckdb(data: Path, source: str) -> dict[str, Callable[[], Any]]:
     import duckdb
 
     con = duckdb.connect()
     con.execute(f"SET threads TO {THREADS}")
+    kind = "TABLE" if source == "memory" else "VIEW"  # a view reads the file at every query
     for name in TABLES:
         path = str(data / f"{name}.parquet").replace("'", "''")
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
+        con.execute(f"CREATE {kind} {name} AS SELECT * FROM read_parquet('{path}')")
 
     def run(q: str) -> Any:
         rows = con.execute(q).fetchall()
@@ -365,52 +401,65 @@ def engine_duckdb(data: Path) -> dict[str, Callable[[], Any]]:
     return out
 
 
-def engine_polars(data: Path) -> dict[str, Callable[[], Any]]:
+def engine_polars(data: Path, source: str) -> dict[str, Callable[[], Any]]:
     import polars as pl
 
-    df = pl.read_parquet(data / "stocks.parquet")
-    clicks = pl.read_parquet(data / "clicks.parquet")  # stored ordered by (userid, eventtime)
-    orders = pl.read_parquet(data / "orders.parquet")
-    products = pl.read_parquet(data / "products.parquet")
+    if source == "memory":
+        loaded = {name: pl.read_parquet(data / f"{name}.parquet") for name in TABLES}
+
+        def frame(name: str) -> Any:
+            return loaded[name].lazy()
+
+        engine = "auto"
+    else:
+
+        def frame(name: str) -> Any:
+            return pl.scan_parquet(data / f"{name}.parquet")
+
+        engine = "streaming"  # Polars' streaming engine, reading the files at every query
+
+    def run(query: Any) -> Any:
+        return query.collect(engine=engine)
+
     c = pl.col("close")
 
     def rolling_mean() -> Any:
-        return df.select(c.rolling_mean(20).over("symbol").sum()).item()
+        return run(frame("stocks").select(c.rolling_mean(20).over("symbol").sum())).item()
 
     def cum_volume() -> Any:
-        per = df.select(pl.col("symbol"), pl.col("volume").cum_sum().over("symbol").alias("c"))
-        return per.group_by("symbol").agg(pl.col("c").max()).select(pl.col("c").sum()).item()
+        per = frame("stocks").select(pl.col("symbol"), pl.col("volume").cum_sum().over("symbol").alias("c"))
+        return run(per.group_by("symbol").agg(pl.col("c").max()).select(pl.col("c").sum())).item()
 
     def positive_changes() -> Any:
-        return df.select((c.diff().over("symbol") > 0).sum()).item()
+        return run(frame("stocks").select((c.diff().over("symbol") > 0).sum())).item()
 
     def rolling_max(n: int) -> Callable[[], Any]:
-        return lambda: df.select(c.rolling_max(n, min_samples=1).over("symbol").sum()).item()
+        return lambda: run(frame("stocks").select(c.rolling_max(n, min_samples=1).over("symbol").sum())).item()
 
     def rising_runs() -> Any:
-        up = df.select(pl.col("symbol"), (c > c.shift(1)).over("symbol").alias("up"))
+        up = frame("stocks").select(pl.col("symbol"), (c > c.shift(1)).over("symbol").alias("up"))
         runs = up.with_columns(pl.struct("symbol", "up").rle_id().alias("r"))
-        sizes = runs.filter(pl.col("up")).group_by("r").len().filter(pl.col("len") >= 3)
+        sizes = run(runs.filter(pl.col("up")).group_by("r").len().filter(pl.col("len") >= 3))
         return (sizes.height, int(sizes["len"].sum()) if sizes.height else None)
 
     def sessions() -> Any:
         u, e = pl.col("userid"), pl.col("eventtime")
-        return clicks.select(((u != u.shift(1)) | (e.diff() > 1800)).fill_null(True).sum()).item()
+        return run(frame("clicks").select(((u != u.shift(1)) | (e.diff() > 1800)).fill_null(True).sum())).item()
 
     def top_urls() -> Any:
-        top = clicks.group_by("url").len().sort(["len", "url"], descending=[True, False]).head(10)
-        return [tuple(r) for r in top.rows()]
+        top = frame("clicks").group_by("url").len().sort(["len", "url"], descending=[True, False]).head(10)
+        return [tuple(r) for r in run(top).rows()]
 
     def funnel() -> Any:
         url, u = pl.col("url"), pl.col("userid")
         hit = url.str.starts_with(FUNNEL[0])
         for k in (1, 2):
             hit = hit & url.shift(-k).str.starts_with(FUNNEL[k]) & (u.shift(-k) == u)
-        return clicks.select(hit.fill_null(False).sum()).item()
+        return run(frame("clicks").select(hit.fill_null(False).sum())).item()
 
     def orders_link() -> Any:
-        joined = orders.join(products, on="product_id", how="left")
-        row = joined.select((pl.col("quantity") * pl.col("price")).sum(), pl.col("name").count()).row(0)
+        joined = frame("orders").join(frame("products"), on="product_id", how="left")
+        row = run(joined.select((pl.col("quantity") * pl.col("price")).sum(), pl.col("name").count())).row(0)
         return (row[0], row[1])
 
     return {
@@ -424,7 +473,7 @@ def engine_polars(data: Path) -> dict[str, Callable[[], Any]]:
         "orders_link": orders_link,
         "top_urls": top_urls,
         "funnel": funnel,
-        "to_arrow": lambda: _arrow_result(df.to_arrow()),
+        "to_arrow": lambda: _arrow_result(run(frame("stocks")).to_arrow()),
     }
 
 
@@ -505,18 +554,20 @@ def engine_pandas(data: Path) -> dict[str, Callable[[], Any]]:
     }
 
 
-def load(engine: str, data: Path) -> dict[str, Callable[[], Any]]:
+def load(engine: str, data: Path, source: str) -> dict[str, Callable[[], Any]]:
     if engine == "ltseq_dsl":
-        return engine_ltseq_dsl(data)
+        return engine_ltseq_dsl(data, source)
     if engine == "ltseq_natural":
-        return engine_ltseq_natural(data)
+        return engine_ltseq_natural(data, source)
     if engine in ("ltseq_sql", "datafusion"):
-        return engine_datafusion(data, with_ltseq=engine == "ltseq_sql")
+        return engine_datafusion(data, engine == "ltseq_sql", source)
     if engine == "duckdb":
-        return engine_duckdb(data)
+        return engine_duckdb(data, source)
     if engine == "polars":
-        return engine_polars(data)
+        return engine_polars(data, source)
     if engine == "pandas":
+        if source != "memory":
+            raise SystemExit("pandas has no lazy reader: it runs with --source memory only")
         return engine_pandas(data)
     raise SystemExit(f"unknown engine {engine!r}; engines: {ENGINES}")
 
@@ -527,9 +578,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--source", choices=SOURCES, default="memory")
     args = parser.parse_args()
     start = time.perf_counter()
-    runs = load(args.engine, args.data)
+    runs = load(args.engine, args.data, args.source)
     out: dict[str, Any] = {"engine": args.engine, "load_s": time.perf_counter() - start, "workloads": {}}
     for w in args.workloads.split(","):
         fn = runs[w]

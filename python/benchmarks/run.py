@@ -5,6 +5,8 @@ and prints a table of median times with the ratio of each peer to ltseq.
     python python/benchmarks/run.py                     # 10 million rows, every engine
     python python/benchmarks/run.py --rows 10000 --repeat 1   # the tiny run CI does
     python python/benchmarks/run.py --engines ltseq_dsl,polars --workloads rolling_mean_20
+    python python/benchmarks/run.py --source parquet --rows 50000000 --workloads sessions,funnel
+        # read from the files at every query, each workload in its own process (its peak RSS)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from engines import ENGINES, THREADS, WORKLOADS  # noqa: E402
+from engines import ENGINES, SOURCES, THREADS, WORKLOADS  # noqa: E402
 from generate import generate  # noqa: E402
 
 LTSEQ = ("ltseq_dsl", "ltseq_natural", "ltseq_sql")
@@ -38,7 +40,20 @@ def same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def run_engine(engine: str, data: Path, workloads: list[str], repeat: int) -> dict[str, Any]:
+def run_engine(engine: str, data: Path, workloads: list[str], repeat: int, source: str) -> dict[str, Any]:
+    if source == "parquet":
+        # one process per workload: its peak RSS is the workload's, with nothing loaded before
+        out: dict[str, Any] = {"engine": engine, "load_s": 0.0, "workloads": {}, "peak_rss_mb": 0.0}
+        for w in workloads:
+            one = _run_process(engine, data, [w], repeat, source)
+            out["workloads"][w] = dict(one["workloads"][w], peak_rss_mb=one["peak_rss_mb"])
+            out["load_s"] = max(out["load_s"], one["load_s"])
+            out["peak_rss_mb"] = max(out["peak_rss_mb"], one["peak_rss_mb"])
+        return out
+    return _run_process(engine, data, workloads, repeat, source)
+
+
+def _run_process(engine: str, data: Path, workloads: list[str], repeat: int, source: str) -> dict[str, Any]:
     cmd = [
         sys.executable,
         str(HERE / "engines.py"),
@@ -50,6 +65,8 @@ def run_engine(engine: str, data: Path, workloads: list[str], repeat: int) -> di
         ",".join(workloads),
         "--repeat",
         str(repeat),
+        "--source",
+        source,
     ]
     env = dict(os.environ, POLARS_MAX_THREADS=str(THREADS))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -66,6 +83,10 @@ def table(results: dict[str, dict[str, Any]], workloads: list[str]) -> str:
         lines.append(f"| {w} | " + " | ".join(cells) + " |")
     lines.append("| load (s) | " + " | ".join(f"{results[e]['load_s']:.2f}" for e in engines) + " |")
     lines.append("| peak RSS (MB) | " + " | ".join(f"{results[e]['peak_rss_mb']:.0f}" for e in engines) + " |")
+    if all("peak_rss_mb" in results[e]["workloads"][w] for e in engines for w in workloads):
+        for w in workloads:
+            cells = [f"{results[e]['workloads'][w]['peak_rss_mb']:.0f}" for e in engines]
+            lines.append(f"| peak RSS of {w} (MB) | " + " | ".join(cells) + " |")
     ours = [e for e in engines if e in LTSEQ]
     peers = [e for e in engines if e not in LTSEQ]
     if ours and peers:
@@ -84,18 +105,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--data", type=Path, default=None, help="data directory (default bench-data/<rows>)")
-    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--engines", default=None, help="default: every engine (no pandas with --source parquet)")
+    parser.add_argument("--source", choices=SOURCES, default="memory")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args()
-    engines = args.engines.split(",")
+    default = [e for e in ENGINES if args.source == "memory" or e != "pandas"]
+    engines = args.engines.split(",") if args.engines else default
     workloads = args.workloads.split(",")
     data = generate(args.rows, args.data or Path("bench-data") / str(args.rows))
     results: dict[str, dict[str, Any]] = {}
     for e in engines:
         print(f"running {e} ...", file=sys.stderr, flush=True)
-        results[e] = run_engine(e, data, workloads, args.repeat)
+        results[e] = run_engine(e, data, workloads, args.repeat, args.source)
     # cross-check: every engine must agree with the first on every workload
     wrong = []
     for w in workloads:
@@ -105,7 +128,8 @@ def main() -> None:
             got = results[e]["workloads"][w]["result"]
             if not same(ref, got):
                 wrong.append(f"{w}: {e} returned {got!r}, {ref_engine} returned {ref!r}")
-    print(f"{args.rows} rows, {THREADS} threads, median of {args.repeat} runs after one warm-up, seconds")
+    where = "read from Parquet at every query" if args.source == "parquet" else "in memory"
+    print(f"{args.rows} rows ({where}), {THREADS} threads, median of {args.repeat} runs after one warm-up, seconds")
     print(f"({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()})\n")
     print(table(results, workloads))
     if args.json:

@@ -36,27 +36,19 @@ pub use sql::{
 };
 pub use table::{GroupOrderedTable, GroupOrderedTableProvider};
 
-static NODE: NodeKind<GroupOrderedSpec> = NodeKind(PhantomData);
-static EXEC: ExecKind<GroupOrdered> = ExecKind(PhantomData);
-
-pub(crate) static OPERATOR: Operator = Operator {
-    name: "GroupOrdered",
-    reference: REFERENCE,
-    table_functions: &[
-        TableFunction {
-            name: GROUP_ORDERED_FUNCTION_NAME,
-            make: sql::group_ordered_function,
-        },
-        TableFunction {
-            name: GROUP_SPLIT_FUNCTION_NAME,
-            make: sql::group_split_function,
-        },
-    ],
-    nodes: &[&NODE],
-    execs: &[&EXEC],
-    rewrite_scan: Some(table::rewrite_scan),
-    providers: &[],
-};
+pub(crate) static OPERATOR: Operator =
+    Operator::new("GroupOrdered", &[&ExecKind::<GroupOrdered>(PhantomData)])
+        .with_sql(
+            REFERENCE,
+            &[
+                TableFunction::new(GROUP_ORDERED_FUNCTION_NAME, sql::group_ordered_function),
+                TableFunction::new(GROUP_SPLIT_FUNCTION_NAME, sql::group_split_function),
+            ],
+        )
+        .with_nodes(
+            &[&NodeKind::<GroupOrderedSpec>(PhantomData)],
+            table::rewrite_scan,
+        );
 
 const REFERENCE: &str = r#"Groups of consecutive rows, aggregated in one pass: runs of equal key columns (NULL equals NULL),
 or, in split mode, a new group at every row whose BOOLEAN split column is true. Groups never

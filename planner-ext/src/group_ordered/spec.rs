@@ -16,7 +16,7 @@ use datafusion::physical_expr::{
 use serde::{Deserialize, Serialize};
 
 use super::split::SplitPredicate;
-use crate::ordered::functions::coerce_args;
+use crate::ordered::functions::{coerce_args, unknown_function};
 use crate::ordered::Functions;
 
 pub(super) const NAME: &str = "LtseqGroupOrderedExec";
@@ -51,12 +51,8 @@ pub fn aggregate_function(name: &str) -> Option<Arc<AggregateUDF>> {
 }
 
 pub(super) fn build_aggregate(call: &AggCall, schema: &SchemaRef) -> Result<AggregateFunctionExpr> {
-    let udaf = aggregate_function(&call.function).ok_or_else(|| {
-        DataFusionError::Plan(format!(
-            "{NAME}: unknown aggregate function '{}'",
-            call.function
-        ))
-    })?;
+    let udaf = aggregate_function(&call.function)
+        .ok_or_else(|| unknown_function(NAME, "aggregate function", &call.function))?;
     let args: Vec<Arc<dyn PhysicalExpr>> = if call.args.is_empty() {
         vec![Arc::new(Literal::new(ScalarValue::Int64(Some(1))))]
     } else {

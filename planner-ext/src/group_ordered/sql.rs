@@ -19,7 +19,7 @@ use datafusion::error::{DataFusionError, Result};
 
 use super::spec::{group_ordered_schema, AggCall, Boundary, GroupOrderedSpec};
 use crate::ordered::guard::no_panic;
-use crate::ordered::sql_args::{arity, names, text_arg, text_arg_opt};
+use crate::ordered::sql_args::{arity, names, names_arg_opt, text_arg};
 use crate::ordered::{Functions, InputTable, OperatorProvider, OperatorTable, Plan, Scan};
 
 pub const GROUP_ORDERED_FUNCTION_NAME: &str = "ltseq_group_ordered";
@@ -123,13 +123,9 @@ impl TableFunctionImpl for GroupOrderedTableFunction {
                 Boundary::Keys(names(&third))
             };
             let aggs = parse_aggregates(who, &text_arg(who, &exprs[3], 4)?)?;
-            let partition_by = text_arg_opt(who, exprs, 5)?
-                .map(|t| names(&t))
-                .unwrap_or_default();
-            let input = InputTable::lookup(args.session(), &table, who)?;
-            for name in order.iter().chain(&partition_by) {
-                input.index_of(name, who)?;
-            }
+            let partition_by = names_arg_opt(who, exprs, 5)?;
+            let columns = order.iter().chain(&partition_by);
+            let input = InputTable::lookup_with(args.session(), &table, who, columns)?;
             let schema = group_ordered_schema(&input.schema, &aggs)?;
             let mut input_order = partition_by.clone();
             input_order.extend(order);
@@ -174,10 +170,7 @@ impl OperatorTable for GroupOrderedSql {
     const WHO: &'static str = GROUP_ORDERED_FUNCTION_NAME;
 
     async fn operator(&self, scan: Scan<'_>) -> Result<Plan> {
-        let plan = self
-            .input
-            .scan_all(scan.session, GROUP_ORDERED_FUNCTION_NAME)
-            .await?;
+        let plan = scan.all(&self.input, Self::WHO).await?;
         let exec = self
             .spec
             .plan_with(plan, &Functions::of_session(scan.session))?;

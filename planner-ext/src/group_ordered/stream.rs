@@ -297,37 +297,15 @@ impl GroupOrderedStream {
                                     pending.push(o);
                                 }
                             }
-                            let ends: Vec<u64> = begins
-                                .iter()
-                                .filter(|&&b| b > 0)
-                                .map(|&b| (b - 1) as u64)
-                                .collect();
-                            if !ends.is_empty() {
-                                let ends = datafusion::arrow::array::UInt64Array::from(ends);
-                                pending.push(datafusion::arrow::compute::take(
-                                    v.as_ref(),
-                                    &ends,
-                                    None,
-                                )?);
-                            }
+                            let ends = begins.iter().filter(|&&b| b > 0).map(|&b| b - 1);
+                            take_rows(v, ends, pending)?;
                         } else {
                             if had_open {
                                 if let Some(o) = open.take() {
                                     pending.push(o);
                                 }
                             }
-                            let firsts: Vec<u64> = begins[..begins.len() - 1]
-                                .iter()
-                                .map(|&b| b as u64)
-                                .collect();
-                            if !firsts.is_empty() {
-                                let firsts = datafusion::arrow::array::UInt64Array::from(firsts);
-                                pending.push(datafusion::arrow::compute::take(
-                                    v.as_ref(),
-                                    &firsts,
-                                    None,
-                                )?);
-                            }
+                            take_rows(v, begins[..begins.len() - 1].iter().copied(), pending)?;
                             *open = Some(v.slice(begins[begins.len() - 1], 1));
                         }
                     }
@@ -553,4 +531,22 @@ impl GroupOrderedStream {
             parallel: parallel_state,
         })
     }
+}
+
+/// Appends the rows `rows` of `values` to `pending` (nothing when there are none).
+fn take_rows(
+    values: &ArrayRef,
+    rows: impl Iterator<Item = usize>,
+    pending: &mut Vec<ArrayRef>,
+) -> Result<()> {
+    let indices: Vec<u64> = rows.map(|r| r as u64).collect();
+    if !indices.is_empty() {
+        let indices = datafusion::arrow::array::UInt64Array::from(indices);
+        pending.push(datafusion::arrow::compute::take(
+            values.as_ref(),
+            &indices,
+            None,
+        )?);
+    }
+    Ok(())
 }

@@ -31,21 +31,12 @@ pub use spec::{LinkJoin, LinkSpec, LINK_FUNCTION_NAME};
 pub use sql::{parse_keys, LinkTableFunction};
 pub use table::{LinkTable, LinkTableProvider};
 
-static NODE: NodeKind<LinkSpec> = NodeKind(PhantomData);
-static EXEC: ExecKind<Link> = ExecKind(PhantomData);
-
-pub(crate) static OPERATOR: Operator = Operator {
-    name: "Link",
-    reference: REFERENCE,
-    table_functions: &[TableFunction {
-        name: LINK_FUNCTION_NAME,
-        make: sql::table_function,
-    }],
-    nodes: &[&NODE],
-    execs: &[&EXEC],
-    rewrite_scan: Some(table::rewrite_scan),
-    providers: &[],
-};
+pub(crate) static OPERATOR: Operator = Operator::new("Link", &[&ExecKind::<Link>(PhantomData)])
+    .with_sql(
+        REFERENCE,
+        &[TableFunction::new(LINK_FUNCTION_NAME, sql::table_function)],
+    )
+    .with_nodes(&[&NodeKind::<LinkSpec>(PhantomData)], table::rewrite_scan);
 
 const REFERENCE: &str = r#"Each source row points at (at most) one target row with equal key columns, like a pointer: the
 source's columns, then every target column named `alias_column`. Rows keep their order and count

@@ -61,6 +61,20 @@ impl InputTable {
         Ok(Self::new(name, schema))
     }
 
+    /// [`Self::lookup`], with every name of `columns` checked to be a column of the table.
+    pub fn lookup_with<'a>(
+        session: &dyn Session,
+        name: &str,
+        who: &str,
+        columns: impl IntoIterator<Item = &'a String>,
+    ) -> Result<Self> {
+        let input = Self::lookup(session, name, who)?;
+        for column in columns {
+            input.index_of(column, who)?;
+        }
+        Ok(input)
+    }
+
     /// The index of the column `name`, or an error naming the table and `who` asks.
     pub fn index_of(&self, name: &str, who: &str) -> Result<usize> {
         self.schema.index_of(name).map_err(|_| {

@@ -8,13 +8,18 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{FieldRef, SchemaRef};
 use datafusion::catalog::Session;
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::session_state::SessionState;
 use datafusion::execution::{FunctionRegistry, SessionStateBuilder, TaskContext};
 use datafusion::logical_expr::type_coercion::functions::{fields_with_udf, UDFCoercionExt};
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::physical_expr::expressions::cast;
 use datafusion::physical_expr::PhysicalExpr;
+
+/// The error for a call of a function `who` does not know (`what`: "aggregate function", ...).
+pub fn unknown_function(who: &str, what: &str, name: &str) -> DataFusionError {
+    DataFusionError::Plan(format!("{who}: unknown {what} '{name}'"))
+}
 
 /// A session's scalar functions (or none: DataFusion's built-ins only).
 #[derive(Clone, Default)]

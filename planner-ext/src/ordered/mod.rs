@@ -40,7 +40,7 @@ pub mod sql_args;
 
 pub use catalog::{lookup_table, InputTable, OrderedInput};
 pub use exec::{incremental, one_input, Batches, InputNeeds, Kernel, OrderedExec, Plan};
-pub use functions::Functions;
+pub use functions::{unknown_function, Functions};
 pub use input::InputOrder;
 pub use layout::{HasLayout, Layout};
 pub use node::{NodeSpec, OrderedNode};

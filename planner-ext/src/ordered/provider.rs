@@ -20,6 +20,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::ExecutionPlan;
 
+use super::catalog::InputTable;
 use super::exec::Plan;
 use super::guard::no_panic_async;
 
@@ -32,6 +33,13 @@ pub struct Scan<'a> {
     pub wanted: &'a [usize],
     /// At most this many rows are read, if the operator can stop early.
     pub limit: Option<usize>,
+}
+
+impl Scan<'_> {
+    /// `input`'s plan for all its columns, in this scan's session.
+    pub async fn all(&self, input: &InputTable, who: &str) -> Result<Arc<dyn ExecutionPlan>> {
+        input.scan_all(self.session, who).await
+    }
 }
 
 /// An operator as a table.

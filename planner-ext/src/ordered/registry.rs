@@ -29,6 +29,12 @@ pub struct TableFunction {
     pub make: fn() -> Arc<dyn TableFunctionImpl>,
 }
 
+impl TableFunction {
+    pub const fn new(name: &'static str, make: fn() -> Arc<dyn TableFunctionImpl>) -> Self {
+        Self { name, make }
+    }
+}
+
 /// One operator, as the plane sees it.
 pub struct Operator {
     /// `Sequence`, `Window`, ...
@@ -43,6 +49,53 @@ pub struct Operator {
     pub rewrite_scan: Option<RewriteScan>,
     /// Tables of its written by value in logical plans (others travel as in-process handles).
     pub providers: &'static [&'static dyn ProviderCodec],
+}
+
+impl Operator {
+    /// An operator with physical operators only (no SQL surface, no logical node, no tables
+    /// written by value); the `with_*` methods add the rest.
+    pub const fn new(name: &'static str, execs: &'static [&'static dyn ExecCodec]) -> Self {
+        Self {
+            name,
+            reference: "",
+            table_functions: &[],
+            nodes: &[],
+            execs,
+            rewrite_scan: None,
+            providers: &[],
+        }
+    }
+
+    /// Its SQL surface: the reference text and the Rust table functions.
+    pub const fn with_sql(
+        self,
+        reference: &'static str,
+        table_functions: &'static [TableFunction],
+    ) -> Self {
+        Self {
+            reference,
+            table_functions,
+            ..self
+        }
+    }
+
+    /// Its logical nodes, and how a scan of its table becomes one.
+    pub const fn with_nodes(
+        self,
+        nodes: &'static [&'static dyn NodeCodec],
+        rewrite_scan: RewriteScan,
+    ) -> Self {
+        Self {
+            nodes,
+            rewrite_scan: Some(rewrite_scan),
+            ..self
+        }
+    }
+
+    /// Its tables written by value in logical plans.
+    pub const fn with_providers(self, providers: &'static [&'static dyn ProviderCodec]) -> Self {
+        Self { providers, ..self }
+    }
 }
 
 /// A logical node kind: recognized, planned and serialized without knowing its type.
@@ -76,13 +129,9 @@ pub struct EncodedExec {
 pub trait ExecCodec: Sync {
     fn name(&self) -> &'static str;
     fn encode(&self, plan: &dyn ExecutionPlan) -> Result<Option<EncodedExec>>;
-    fn decode(
-        &self,
-        spec: Value,
-        inputs: Vec<Arc<dyn ExecutionPlan>>,
-        hidden: bool,
-        functions: &Functions,
-    ) -> Result<Arc<dyn ExecutionPlan>>;
+    /// The operator `encode` gave, rebuilt (the inverse of `encode`).
+    fn decode(&self, encoded: EncodedExec, functions: &Functions)
+        -> Result<Arc<dyn ExecutionPlan>>;
     /// The order of `plan`'s whole output ([`Kernel::order`]), when `plan` is of this kind.
     fn order(&self, plan: &dyn ExecutionPlan) -> Option<Option<Order>>;
 }
@@ -167,11 +216,14 @@ impl<K: Kernel> ExecCodec for ExecKind<K> {
 
     fn decode(
         &self,
-        spec: Value,
-        inputs: Vec<Arc<dyn ExecutionPlan>>,
-        hidden: bool,
+        encoded: EncodedExec,
         functions: &Functions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        let EncodedExec {
+            spec,
+            hidden,
+            inputs,
+        } = encoded;
         let spec: K::Spec = from_value(K::NAME, spec)?;
         Ok(Arc::new(OrderedExec::<K>::with_functions(
             spec, inputs, hidden, functions,

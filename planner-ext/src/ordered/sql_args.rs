@@ -48,6 +48,13 @@ pub fn text_arg_opt(who: &str, exprs: &[Expr], position: usize) -> Result<Option
         .transpose()
 }
 
+/// The optional column-list argument `position` (1-based): its names, none when absent.
+pub fn names_arg_opt(who: &str, exprs: &[Expr], position: usize) -> Result<Vec<String>> {
+    Ok(text_arg_opt(who, exprs, position)?
+        .map(|t| names(&t))
+        .unwrap_or_default())
+}
+
 /// `"a, b ,c"` as `["a", "b", "c"]` (empty items dropped).
 pub fn names(list: &str) -> Vec<String> {
     list.split(',')

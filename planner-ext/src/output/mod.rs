@@ -22,14 +22,4 @@ use crate::ordered::{ExecKind, Operator};
 pub use exec::{Output, OutputExec, OutputSpec, Read, SortKey};
 pub use table::{OutputTable, OutputTableProvider};
 
-static EXEC: ExecKind<Output> = ExecKind(PhantomData);
-
-pub(crate) static OPERATOR: Operator = Operator {
-    name: "Output",
-    reference: "",
-    table_functions: &[],
-    nodes: &[],
-    execs: &[&EXEC],
-    rewrite_scan: None,
-    providers: &[],
-};
+pub(crate) static OPERATOR: Operator = Operator::new("Output", &[&ExecKind::<Output>(PhantomData)]);

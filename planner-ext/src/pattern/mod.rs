@@ -27,26 +27,17 @@ pub use sql::{
 };
 pub use table::{PatternTable, PatternTableProvider};
 
-static EXEC: ExecKind<Pattern> = ExecKind(PhantomData);
-
-pub(crate) static OPERATOR: Operator = Operator {
-    name: "Pattern",
-    reference: REFERENCE,
-    table_functions: &[
-        TableFunction {
-            name: SEARCH_PATTERN_FUNCTION_NAME,
-            make: sql::search_pattern_function,
-        },
-        TableFunction {
-            name: SEARCH_PATTERN_COUNT_FUNCTION_NAME,
-            make: sql::search_pattern_count_function,
-        },
-    ],
-    nodes: &[],
-    execs: &[&EXEC],
-    rewrite_scan: None,
-    providers: &[],
-};
+pub(crate) static OPERATOR: Operator =
+    Operator::new("Pattern", &[&ExecKind::<Pattern>(PhantomData)]).with_sql(
+        REFERENCE,
+        &[
+            TableFunction::new(SEARCH_PATTERN_FUNCTION_NAME, sql::search_pattern_function),
+            TableFunction::new(
+                SEARCH_PATTERN_COUNT_FUNCTION_NAME,
+                sql::search_pattern_count_function,
+            ),
+        ],
+    );
 
 const REFERENCE: &str = r#"Ordered search for consecutive steps (funnels): a match starts at row `i` when step 1 holds at
 row `i`, step 2 at row `i + 1`, ..., all within one partition (no change of the partition

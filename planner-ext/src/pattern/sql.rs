@@ -10,7 +10,7 @@ use datafusion::error::Result;
 
 use super::exec::{pattern_schema, PatternExec, PatternOutput};
 use crate::ordered::guard::no_panic;
-use crate::ordered::sql_args::{arity, names, text_arg, text_arg_opt};
+use crate::ordered::sql_args::{arity, names, names_arg_opt, text_arg};
 use crate::ordered::{InputTable, OperatorProvider, OperatorTable, Plan, Scan};
 
 pub const SEARCH_PATTERN_FUNCTION_NAME: &str = "ltseq_search_pattern";
@@ -48,13 +48,9 @@ impl TableFunctionImpl for PatternTableFunction {
             let table = text_arg(who, &exprs[0], 1)?;
             let order = names(&text_arg(who, &exprs[1], 2)?);
             let steps = names(&text_arg(who, &exprs[2], 3)?);
-            let partition_by = text_arg_opt(who, exprs, 4)?
-                .map(|t| names(&t))
-                .unwrap_or_default();
-            let input = InputTable::lookup(args.session(), &table, who)?;
-            for name in order.iter().chain(&partition_by) {
-                input.index_of(name, who)?;
-            }
+            let partition_by = names_arg_opt(who, exprs, 4)?;
+            let columns = order.iter().chain(&partition_by);
+            let input = InputTable::lookup_with(args.session(), &table, who, columns)?;
             let output = if self.count {
                 PatternOutput::Count
             } else {
@@ -91,10 +87,7 @@ impl OperatorTable for PatternSql {
     const WHO: &'static str = SEARCH_PATTERN_FUNCTION_NAME;
 
     async fn operator(&self, scan: Scan<'_>) -> Result<Plan> {
-        let plan = self
-            .input
-            .scan_all(scan.session, SEARCH_PATTERN_FUNCTION_NAME)
-            .await?;
+        let plan = scan.all(&self.input, Self::WHO).await?;
         let output = match (self.output, scan.limit) {
             (PatternOutput::Rows { .. }, Some(l)) => PatternOutput::Rows { fetch: Some(l) },
             (o, _) => o,

@@ -23,21 +23,20 @@ pub use table::{
     SequenceTable, SequenceTableFunction, SequenceTableProvider, SEQUENCE_FUNCTION_NAME,
 };
 
-static NODE: NodeKind<SequenceSpec> = NodeKind(PhantomData);
-static EXEC: ExecKind<Sequence> = ExecKind(PhantomData);
-
-pub(crate) static OPERATOR: Operator = Operator {
-    name: "Sequence",
-    reference: REFERENCE,
-    table_functions: &[TableFunction {
-        name: SEQUENCE_FUNCTION_NAME,
-        make: table::table_function,
-    }],
-    nodes: &[&NODE],
-    execs: &[&EXEC],
-    rewrite_scan: Some(table::rewrite_scan),
-    providers: &[&table::PROVIDER_CODEC],
-};
+pub(crate) static OPERATOR: Operator =
+    Operator::new("Sequence", &[&ExecKind::<Sequence>(PhantomData)])
+        .with_sql(
+            REFERENCE,
+            &[TableFunction::new(
+                SEQUENCE_FUNCTION_NAME,
+                table::table_function,
+            )],
+        )
+        .with_nodes(
+            &[&NodeKind::<SequenceSpec>(PhantomData)],
+            table::rewrite_scan,
+        )
+        .with_providers(&[&table::PROVIDER_CODEC]);
 
 const REFERENCE: &str = r#"The rows of a table in their input order, plus a BIGINT ordinal that increases along that order
 (not dense: partition `p` of the input starts at `p * 2^40`). `ORDER BY` the ordinal gives back

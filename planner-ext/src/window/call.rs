@@ -14,7 +14,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use serde::{Deserialize, Serialize};
 
 use super::exec::NAME;
-use crate::ordered::functions::coerce_args;
+use crate::ordered::functions::{coerce_args, unknown_function};
 
 /// The window functions the operator evaluates: ltseq's, and DataFusion's that need neither a
 /// window frame nor peer ranks.
@@ -108,10 +108,7 @@ pub(super) struct PreparedCall {
 impl PreparedCall {
     pub(super) fn try_new(call: &WindowCall, schema: &SchemaRef) -> Result<Self> {
         let udwf = window_function(&call.function).ok_or_else(|| {
-            DataFusionError::Plan(format!(
-                "{NAME}: unknown or unsupported window function '{}'",
-                call.function
-            ))
+            unknown_function(NAME, "or unsupported window function", &call.function)
         })?;
         let mut exprs: Vec<Arc<dyn PhysicalExpr>> = Vec::with_capacity(call.args.len());
         let mut literal = Vec::with_capacity(call.args.len());

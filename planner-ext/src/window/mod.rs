@@ -34,14 +34,4 @@ pub use call::{
 pub use exec::{window_schema, Window, WindowExec, WindowSpec};
 pub use table::{WindowTable, WindowTableProvider};
 
-static EXEC: ExecKind<Window> = ExecKind(PhantomData);
-
-pub(crate) static OPERATOR: Operator = Operator {
-    name: "Window",
-    reference: "",
-    table_functions: &[],
-    nodes: &[],
-    execs: &[&EXEC],
-    rewrite_scan: None,
-    providers: &[],
-};
+pub(crate) static OPERATOR: Operator = Operator::new("Window", &[&ExecKind::<Window>(PhantomData)]);
