@@ -258,3 +258,81 @@ async fn streaming_lookbacks_match_sql() -> Result<()> {
     }
     Ok(())
 }
+
+/// String views in partitions of 7 rows, one open at every batch boundary: the rows carried
+/// from batch to batch must not hold every earlier batch's string data (each output batch's
+/// window column holds about one input batch of bytes, not all of them), and the values are
+/// `lag`'s within each partition.
+#[tokio::test]
+async fn string_views_carried_across_batches_hold_no_earlier_batches() -> Result<()> {
+    use datafusion::arrow::array::StringViewArray;
+    let (batches, per_batch) = (40usize, 500usize);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("g", DataType::Int64, false),
+        Field::new("s", DataType::Utf8View, false),
+    ]));
+    let mut input = Vec::new();
+    for b in 0..batches {
+        // strings longer than 12 bytes live in the data buffers, not in the views
+        let s: Vec<String> = (0..per_batch)
+            .map(|i| format!("a string long enough {b:04}-{i:04}"))
+            .collect();
+        input.push(RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int64Array::from_iter_values(
+                    (0..per_batch).map(|i| ((b * per_batch + i) / 7) as i64),
+                )) as ArrayRef,
+                Arc::new(StringViewArray::from_iter_values(s.iter())),
+            ],
+        )?);
+    }
+    let one_batch = input[0].column(1).get_buffer_memory_size();
+    let config = SessionConfig::new()
+        .with_batch_size(per_batch)
+        .with_target_partitions(1);
+    let ctx = SessionContext::new_with_config(config);
+    ctx.register_table(
+        "v",
+        Arc::new(MemTable::try_new(Arc::clone(&schema), vec![input.clone()])?),
+    )?;
+    let plan = ctx
+        .sql("SELECT * FROM v")
+        .await?
+        .create_physical_plan()
+        .await?;
+    let calls = vec![call("lag", vec![col("s"), lit(1)], "p")];
+    let exec: Arc<dyn ExecutionPlan> = Arc::new(WindowExec::try_new(
+        plan,
+        None,
+        vec!["g".to_string()],
+        calls,
+        false,
+    )?);
+    let got = collect(exec, ctx.task_ctx()).await?;
+    let mut previous: Option<String> = None;
+    let mut rows = 0;
+    for out in &got {
+        let lagged = out.column(2);
+        assert!(
+            lagged.get_buffer_memory_size() < 4 * one_batch,
+            "an output batch's lag column holds {} bytes, one input batch {one_batch}",
+            lagged.get_buffer_memory_size()
+        );
+        let values = lagged.as_any().downcast_ref::<StringViewArray>();
+        let strings = out.column(1).as_any().downcast_ref::<StringViewArray>();
+        let (Some(values), Some(strings)) = (values, strings) else {
+            panic!("string view columns expected");
+        };
+        for i in 0..out.num_rows() {
+            let first_of_partition = rows % 7 == 0;
+            let want = previous.take().filter(|_| !first_of_partition);
+            let got = (!values.is_null(i)).then(|| values.value(i).to_string());
+            assert_eq!(got, want, "row {rows}");
+            previous = Some(strings.value(i).to_string());
+            rows += 1;
+        }
+    }
+    assert_eq!(rows, batches * per_batch);
+    Ok(())
+}

@@ -11,9 +11,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, Int64Array, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch};
 use datafusion::arrow::compute::SortOptions;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::Session;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -271,4 +271,18 @@ pub fn ascending_requirement<'a>(
         })
         .collect();
     LexOrdering::new(sort).map(OrderingRequirements::from)
+}
+
+/// `array` (a few rows an operator keeps from one batch to the next) without the batch's
+/// string data: a view array is compacted to the bytes its rows use. A slice of a view array
+/// holds every data buffer of its batch, and a `concat` of such a slice with the next batch
+/// holds both batches' buffers, so rows carried from batch to batch would keep the whole
+/// input alive (and make each concat slower than the last). Other arrays are returned as
+/// they are (`concat` copies their values).
+pub fn detached(array: ArrayRef) -> ArrayRef {
+    match array.data_type() {
+        DataType::Utf8View => Arc::new(array.as_string_view().gc()),
+        DataType::BinaryView => Arc::new(array.as_binary_view().gc()),
+        _ => array,
+    }
 }

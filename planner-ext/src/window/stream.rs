@@ -19,6 +19,7 @@ use ltseq_udf::{SegmentedEvaluator, Segments};
 
 use super::call::PreparedCall;
 use super::exec::NAME;
+use crate::ordered::input::detached;
 
 pub(super) struct WindowStream {
     input: Option<SendableRecordBatchStream>,
@@ -135,7 +136,7 @@ impl WindowStream {
                             None => current,
                         };
                         let keep = lookback[c].min(joined.len());
-                        self.tails[c][a] = Some(joined.slice(joined.len() - keep, keep));
+                        self.tails[c][a] = Some(detached(joined.slice(joined.len() - keep, keep)));
                         joined
                     }
                 };
@@ -270,7 +271,7 @@ impl WindowStream {
                             }
                         };
                         if left > 0 {
-                            self.open[c][a].push(all.slice(rows, left));
+                            self.open[c][a].push(detached(all.slice(rows, left)));
                         }
                         all.slice(0, rows)
                     }
