@@ -141,6 +141,16 @@ def _arrow_result(table: Any) -> Any:
     return (table.num_rows, pc.sum(table.column("close")).as_py())
 
 
+def _workloads(fns: dict[str, Any], to_arrow: Callable[[], Any]) -> dict[str, Callable[[], Any]]:
+    """An engine's workloads from its functions named after them (``fns``: the engine's
+    ``locals()``; ``rolling_max(n)`` gives both window sizes)."""
+    out = {w: fns[w] for w in WORKLOADS if w in fns}
+    out["rolling_mean_20"] = fns["rolling_mean"]
+    out["rolling_max_100"], out["rolling_max_20"] = fns["rolling_max"](100), fns["rolling_max"](20)
+    out["to_arrow"] = to_arrow
+    return out
+
+
 def _same(a: Any, b: Any) -> bool:
     """Equal results; float sums may differ in the last bits between runs of a parallel engine."""
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
@@ -279,19 +289,7 @@ def engine_ltseq_dsl(data: Path, source: str) -> dict[str, Callable[[], Any]]:
         amount = (col("quantity") * col("prod_price")).alias("a")
         return _scalar(df.aggregate([], [f.sum(amount), f.count(col("prod_name"))]).to_arrow_table())
 
-    return {
-        "rolling_mean_20": rolling_mean,
-        "cum_volume": cum_volume,
-        "positive_changes": positive_changes,
-        "rolling_max_100": rolling_max(100),
-        "rolling_max_20": rolling_max(20),
-        "rising_runs": rising_runs,
-        "sessions": sessions,
-        "orders_link": orders_link,
-        "top_urls": top_urls,
-        "funnel": funnel,
-        "to_arrow": lambda: _arrow_result(tables.stocks.to_arrow()),
-    }
+    return _workloads(locals(), lambda: _arrow_result(tables.stocks.to_arrow()))
 
 
 def engine_ltseq_natural(data: Path, source: str) -> dict[str, Callable[[], Any]]:
@@ -364,19 +362,7 @@ def engine_ltseq_natural(data: Path, source: str) -> dict[str, Callable[[], Any]
         amount = pc.sum(pc.multiply(linked.column("quantity"), linked.column("prod_price"))).as_py()
         return (amount, pc.count(linked.column("prod_name")).as_py())
 
-    return {
-        "rolling_mean_20": rolling_mean,
-        "cum_volume": cum_volume,
-        "positive_changes": positive_changes,
-        "rolling_max_100": rolling_max(100),
-        "rolling_max_20": rolling_max(20),
-        "rising_runs": rising_runs,
-        "sessions": sessions,
-        "orders_link": orders_link,
-        "top_urls": top_urls,
-        "funnel": funnel,
-        "to_arrow": lambda: _arrow_result(tables.stocks.to_arrow()),
-    }
+    return _workloads(locals(), lambda: _arrow_result(tables.stocks.to_arrow()))
 
 
 def engine_duckdb(data: Path, source: str) -> dict[str, Callable[[], Any]]:
@@ -462,19 +448,7 @@ def engine_polars(data: Path, source: str) -> dict[str, Callable[[], Any]]:
         row = run(joined.select((pl.col("quantity") * pl.col("price")).sum(), pl.col("name").count())).row(0)
         return (row[0], row[1])
 
-    return {
-        "rolling_mean_20": rolling_mean,
-        "cum_volume": cum_volume,
-        "positive_changes": positive_changes,
-        "rolling_max_100": rolling_max(100),
-        "rolling_max_20": rolling_max(20),
-        "rising_runs": rising_runs,
-        "sessions": sessions,
-        "orders_link": orders_link,
-        "top_urls": top_urls,
-        "funnel": funnel,
-        "to_arrow": lambda: _arrow_result(run(frame("stocks")).to_arrow()),
-    }
+    return _workloads(locals(), lambda: _arrow_result(run(frame("stocks")).to_arrow()))
 
 
 def engine_pandas(data: Path) -> dict[str, Callable[[], Any]]:
