@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._expr import Expr
+from ._expr import Alias, Expr
 from ._types import NUMERIC
 from .window import contains_window
 
@@ -107,6 +107,8 @@ class GroupValues:
         object.__setattr__(self, "_make", make)
 
     def _agg(self, func: str, arg: Expr, dtype: str) -> Expr:
+        while isinstance(arg, Alias):  # the aggregate is named by agg(); a name here means nothing
+            arg = arg.operand
         if contains_window(arg):
             raise TypeError(
                 f"{func}() of {arg!r}: window expressions (shift, diff, rolling, ...) inside an aggregate "

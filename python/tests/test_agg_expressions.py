@@ -174,6 +174,12 @@ def test_empty_input_and_one_row_groups() -> None:
     assert got["v"] == [i * 1.5 for i in range(5)]
 
 
+def test_an_alias_inside_an_aggregate_is_ignored() -> None:
+    got = table(1).group_by("c").agg(v=lambda g: (g.q * g.p).alias("x").sum()).to_arrow().to_pydict()
+    want = table(1).group_by("c").agg(v=lambda g: (g.q * g.p).sum()).to_arrow().to_pydict()
+    assert got == want
+
+
 def test_clear_errors() -> None:
     t = table(1)
     with pytest.raises(TypeError, match="one value per group"):
