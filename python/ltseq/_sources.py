@@ -87,10 +87,25 @@ def dict_table(data: Mapping[str, Sequence[Any]]) -> pa.Table:
 
 
 def rows_table(rows: Sequence[Mapping[str, Any]], schema: pa.Schema | None) -> pa.Table:
-    """Row dicts as a ``pyarrow.Table``."""
-    if schema is None and not rows:
-        raise ValueError("from_rows() needs a schema when there are no rows")
-    return pa.Table.from_pylist(list(rows), schema=schema)
+    """Row dicts as a ``pyarrow.Table``: the columns are every key of any row, in the order
+    they first appear (a row without a key has NULL there), or those of ``schema``, where a key
+    of no column is an error."""
+    rows = list(rows)
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(f"from_rows(): row {i} is a {type(row).__name__}, not a dict")
+    if schema is None:
+        if not rows:
+            raise ValueError("from_rows() needs a schema when there are no rows")
+        names = list(dict.fromkeys(k for row in rows for k in row))
+        for k in names:
+            if not isinstance(k, str):
+                raise TypeError(f"from_rows(): column names are strings, not {type(k).__name__} ({k!r})")
+        return pa.table({k: [row.get(k) for row in rows] for k in names})
+    extra = sorted({k for row in rows for k in row} - set(schema.names), key=str)
+    if extra:
+        raise ValueError(f"from_rows(): keys {extra} are not columns of the schema {schema.names}")
+    return pa.Table.from_pylist(rows, schema=schema)
 
 
 def pandas_table(df: Any) -> pa.Table:

@@ -495,6 +495,11 @@ class NestedTable:
         """The rows, with their group id as the column ``__group_id__`` (1-based, in sequence
         order; after ``filter`` the surviving groups keep their ids)."""
         t = self._t
+        if GROUP_ID_COLUMN in t.columns:
+            raise ValueError(
+                f"flatten() names the group id {GROUP_ID_COLUMN!r}, and the table already has a column of that "
+                "name: rename that column first (t.rename(...))"
+            )
         items = [(f"{T}.{_sql.quote_ident(c)}", c) for c in t.columns]
         return t._with(t._derive_rel([*items, (f"{T}.{_sql.quote_ident(self._gid)}", GROUP_ID_COLUMN)]))
 

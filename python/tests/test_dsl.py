@@ -80,6 +80,20 @@ def test_from_dict_pandas_arrow():
         LTSeq()
 
 
+def test_from_rows_keeps_every_key():
+    # every key of any row is a column, in the order keys first appear; a missing one is NULL
+    assert LTSeq.from_rows([{"a": 1}, {"b": 2}]).to_dicts() == [{"a": 1, "b": None}, {"a": None, "b": 2}]
+    assert LTSeq.from_rows([{"a": 1}, {"a": 3, "b": "x"}]).to_arrow().column_names == ["a", "b"]
+    schema = pa.schema([("a", pa.int64())])
+    with pytest.raises(ValueError, match=r"keys \['z'\] are not columns of the schema \['a'\]"):
+        LTSeq.from_rows([{"a": 1, "z": 2}], schema=schema)
+    with pytest.raises(TypeError, match="row 1 is a list"):
+        LTSeq.from_rows([{"a": 1}, [1]])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="column names are strings"):
+        LTSeq.from_rows([{1: 2}])  # type: ignore[dict-item]
+    assert LTSeq.from_rows([], schema=schema).count() == 0
+
+
 def test_empty_tables_keep_their_schema():
     t = LTSeq.from_arrow(pa.table({"a": pa.array([], pa.int64())}))
     assert t.count() == 0 and len(t) == 0

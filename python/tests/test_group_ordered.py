@@ -349,3 +349,11 @@ def test_every_method_in_both_routes_of_register(mode, planner):
     assert [r["ts"] for r in f.first().to_dicts()] == [ts[x[0]] for x in big]
     assert [r["ts"] for r in f.last().to_dicts()] == [ts[x[-1]] for x in big]
     assert [r["ts"] for r in f.flatten().to_dicts()] == [ts[i] for x in big for i in x]
+
+
+def test_flatten_refuses_a_column_named_like_the_group_id() -> None:
+    t = LTSeq.from_dict({"__group_id__": [1, 2], "k": [1, 1]}).assume_sorted("k")
+    with pytest.raises(ValueError, match="already has a column of that name"):
+        t.group_ordered("k").flatten()
+    renamed = t.rename({"__group_id__": "gid"}).group_ordered("k").flatten()
+    assert renamed.to_dicts() == [{"gid": 1, "k": 1, "__group_id__": 1}, {"gid": 2, "k": 1, "__group_id__": 1}]
