@@ -24,8 +24,12 @@ def _nan_last_key(v: float) -> tuple[int, float]:
 def o_rolling(values: list, w: int, mp: int, agg: str) -> list:
     out = []
     for i in range(len(values)):
-        window = [v for v in values[max(0, i - w + 1) : i + 1] if v is not None]
-        if len(window) < mp:
+        rows = values[max(0, i - w + 1) : i + 1]
+        window = [v for v in rows if v is not None]
+        if agg == "count":
+            # pandas' rule: min_periods counts the window's rows, so no value counts 0
+            out.append(len(window) if len(rows) >= mp else None)
+        elif len(window) < mp:
             out.append(None)
         elif agg == "sum":
             out.append(sum(window))
@@ -35,8 +39,6 @@ def o_rolling(values: list, w: int, mp: int, agg: str) -> list:
             out.append(min(window, key=_nan_last_key))
         elif agg == "max":
             out.append(max(window, key=_nan_last_key))
-        elif agg == "count":
-            out.append(len(window))
         elif agg in ("var", "std"):
             if len(window) < 2:
                 out.append(None)
@@ -219,3 +221,37 @@ def test_pandas_agrees_with_min_periods_equal_to_w():
     )
     for col in want.columns:
         np.testing.assert_allclose(got[col].to_numpy(dtype=float), want[col].to_numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_rolling_count_is_pandas_count():
+    """rolling_count: a window of NULLs counts 0, and min_periods counts the window's rows (as
+    pandas' rolling().count() does), in partitions, through SQL and the DSL."""
+    import pandas as pd
+
+    from ltseq import LTSeq
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    x = rng.normal(size=n)
+    x[rng.random(n) < 0.6] = np.nan  # many windows hold no value
+    df = pd.DataFrame({"i": np.arange(n), "g": rng.integers(0, 40, n), "x": x})
+    table = pa.Table.from_pandas(df)
+    table = table.set_column(2, "x", pa.array(df["x"], from_pandas=True))  # NaN -> NULL
+    ctx = datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(4).with_batch_size(64))
+    ltseq.register(ctx)
+    ctx.register_record_batches("t", [table.to_batches(max_chunksize=300)])
+    grouped = df.groupby("g")["x"]
+    for w, mp in [(1, 1), (3, 1), (3, 2), (3, 3), (7, 4), (5000, 1)]:
+        got = ctx.sql(
+            f"SELECT rolling_count(x, {w}, {mp}) OVER (PARTITION BY g ORDER BY i) AS c FROM t ORDER BY i"
+        ).to_pandas()["c"]
+        want = grouped.transform(lambda s, w=w, mp=mp: s.rolling(w, min_periods=mp).count())
+        np.testing.assert_array_equal(got.to_numpy(dtype=float), want.to_numpy(), err_msg=f"w={w} mp={mp}")
+    dsl = (
+        LTSeq.from_arrow(table, ctx=ctx)
+        .sort("g", "i")
+        .derive(c=lambda r: r.x.rolling(3, min_periods=2, partition_by="g").count())
+    )
+    got = dsl.sort("i").to_pandas()["c"].to_numpy(dtype=float)
+    want = grouped.transform(lambda s: s.rolling(3, min_periods=2).count()).to_numpy()
+    np.testing.assert_array_equal(got, want)

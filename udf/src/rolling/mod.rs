@@ -128,7 +128,11 @@ fn documentation(kind: RollingKind) -> Documentation {
             " A NaN in the window makes the result NaN (NaN is a value, not a missing one); +inf and -inf together also give NaN."
         }
         RollingKind::Min | RollingKind::Max => " Floats are ordered as DataFusion's `min`/`max` order them: NaN above +inf.",
-        RollingKind::Count => "",
+        RollingKind::Count => {
+            " For `rolling_count`, `min_periods` counts the rows in the window, as pandas' `rolling().count()` does: \
+             a window without a non-NULL value counts 0, and only a partial window at the partition's start with \
+             fewer than `min_periods` rows is NULL."
+        }
     };
     Documentation::builder(
         DOC_SECTION_ROLLING,

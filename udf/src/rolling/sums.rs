@@ -29,11 +29,19 @@ pub(super) fn window_counts(x: &dyn Array, w: usize, segs: &Segments) -> Vec<usi
     out
 }
 
+/// The non-NULL count of every window; `min_periods` counts the window's rows (as pandas'
+/// `rolling().count()` does), so a window of NULLs counts 0 and only a partial window at a
+/// partition's start with fewer than `mp` rows is NULL.
 pub(super) fn rolling_count(x: &dyn Array, w: usize, mp: usize, segs: &Segments) -> Int64Array {
-    window_counts(x, w, segs)
-        .into_iter()
-        .map(|c| (c >= mp).then_some(c as i64))
-        .collect()
+    let counts = window_counts(x, w, segs);
+    let mut out = Vec::with_capacity(counts.len());
+    let mut next = counts.iter();
+    for r in segs.ranges() {
+        for (k, c) in (1..=r.len()).zip(next.by_ref()) {
+            out.push((k.min(w) >= mp).then_some(*c as i64));
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// A sliding sum updated as rows enter and leave the window, in the accumulator `A`; `out`

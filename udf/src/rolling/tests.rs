@@ -98,9 +98,20 @@ fn nulls_nan_and_infinities() {
         .unwrap()
         .iter()
         .collect();
+    // min_periods counts the window's rows (pandas' rule): NULL only for the two partial
+    // windows; NaN is a value, NULL is not
     assert_eq!(
         c,
-        vec![None, None, None, None, Some(3), Some(3), Some(3), Some(3)]
+        vec![
+            None,
+            None,
+            Some(2),
+            Some(2),
+            Some(3),
+            Some(3),
+            Some(3),
+            Some(3)
+        ]
     );
 }
 
