@@ -9,7 +9,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
-    ArrowNativeTypeOp, DataType, Decimal128Type, Field, FieldRef, Float64Type, Int64Type,
+    i256, ArrowNativeTypeOp, DataType, Decimal128Type, Field, FieldRef, Float64Type, Int64Type,
 };
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
@@ -21,7 +21,7 @@ use datafusion::physical_expr::PhysicalExpr;
 
 use crate::args::{numeric_coercion, orderable_coercion, plan_err};
 use crate::segments::{first_arg, SegmentedEvaluator, Segments, WholePartition};
-use crate::util::{as_primitive, no_panic, NullableBuilder};
+use crate::util::{as_primitive, decimal38, no_panic, NullableBuilder};
 
 const DOC_SECTION_CUMULATIVE: DocSection = DocSection {
     include: true,
@@ -59,7 +59,7 @@ impl CumulativeKind {
             Self::Sum => (
                 "the running sum",
                 "BIGINT for integer input (wrapping on overflow, as DataFusion's `sum`), DOUBLE for float input, \
-                 DECIMAL(38, s) for DECIMAL(p, s) input",
+                 DECIMAL(38, s) for DECIMAL(p, s) input (a sum beyond 38 digits is an error)",
                 "NULL until the first non-NULL value",
             ),
             Self::Prod => (
@@ -262,12 +262,11 @@ pub fn cumulative_segments(
             DataType::Int64 => Arc::new(running::<Int64Type>(as_primitive(x)?, segs, |a, b| {
                 a.wrapping_add(b)
             })),
-            DataType::Decimal128(_, s) => {
-                let s = *s;
-                let arr: Decimal128Array =
-                    running::<Decimal128Type>(as_primitive(x)?, segs, |a, b| a.wrapping_add(b));
-                Arc::new(arr.with_precision_and_scale(38, s)?)
-            }
+            DataType::Decimal128(_, s) => Arc::new(running_decimal_sum(
+                as_primitive::<Decimal128Type>(x)?,
+                *s,
+                segs,
+            )?),
             _ => {
                 let f = cast(x, &DataType::Float64)?;
                 Arc::new(running_float_sum(as_primitive::<Float64Type>(&f)?, segs))
@@ -310,6 +309,23 @@ fn running<T: ArrowPrimitiveType>(
     out.finish().with_data_type(x.data_type().clone())
 }
 
+/// A running decimal sum, exact; a sum beyond 38 digits is an error.
+fn running_decimal_sum(x: &Decimal128Array, scale: i8, segs: &Segments) -> Result<Decimal128Array> {
+    let values = x.values();
+    let mut out = NullableBuilder::<Decimal128Type>::with_capacity(x.len());
+    for r in segs.ranges() {
+        let mut acc: Option<i256> = None;
+        for i in r {
+            if x.is_valid(i) {
+                let v = i256::from_i128(values[i]);
+                acc = Some(acc.map_or(v, |a| a.wrapping_add(v)));
+            }
+            out.push(acc.map(|a| decimal38("cum_sum", a, scale)).transpose()?);
+        }
+    }
+    Ok(out.finish().with_precision_and_scale(38, scale)?)
+}
+
 /// A running float sum, compensated (Neumaier) so long partitions keep their precision.
 fn running_float_sum(x: &Float64Array, segs: &Segments) -> Float64Array {
     let values = x.values();
@@ -329,7 +345,11 @@ fn running_float_sum(x: &Float64Array, segs: &Segments) -> Float64Array {
                     neg = true;
                 } else {
                     let t = sum + v;
-                    if sum.abs() >= v.abs() {
+                    if !t.is_finite() {
+                        // finite values overflowing: the sum is that infinity from here on
+                        pos |= t > 0.0;
+                        neg |= t < 0.0;
+                    } else if sum.abs() >= v.abs() {
                         comp += (sum - t) + v;
                     } else {
                         comp += (v - t) + sum;

@@ -3,7 +3,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use datafusion::arrow::array::{ArrayRef, ArrowPrimitiveType, PrimitiveArray};
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{i256, DataType, Decimal128Type, DecimalType};
 use datafusion::error::{DataFusionError, Result};
 
 /// Runs `f`, turning a panic into a `DataFusionError` so that no panic can cross the FFI
@@ -22,6 +22,18 @@ pub(crate) fn no_panic<T>(function: &str, f: impl FnOnce() -> Result<T>) -> Resu
             )))
         }
     }
+}
+
+/// An exact decimal sum as a DECIMAL(38, scale) value, or an error naming `function` when it
+/// does not fit in 38 digits (a decimal sum never wraps).
+pub(crate) fn decimal38(function: &str, sum: i256, scale: i8) -> Result<i128> {
+    sum.to_i128()
+        .filter(|v| Decimal128Type::is_valid_decimal_precision(*v, 38))
+        .ok_or_else(|| {
+            DataFusionError::Execution(format!(
+                "{function}: the sum overflows DECIMAL(38, {scale}); cast the input to DOUBLE to sum it approximately"
+            ))
+        })
 }
 
 /// Whether values of `dt` can be compared for equality by ltseq's vectorized kernels

@@ -1,4 +1,4 @@
-//! Double-double arithmetic (about 106 significant bits) for exact-enough prefix sums.
+//! Double-double arithmetic (about 106 significant bits) for exact-enough window sums.
 
 /// A double-double number: `hi + lo` with `|lo| <= ulp(hi) / 2`, about 106 significant bits.
 #[derive(Clone, Copy, Default)]
@@ -39,11 +39,26 @@ pub(super) fn two_prod(a: f64, b: f64) -> (f64, f64) {
 }
 
 impl Dd {
-    /// `self + v + e` for a double `v` and a small correction `e` (running sums).
+    /// `self + v + e` for a double `v` and a small correction `e` (running sums). A sum that
+    /// is not finite (an infinity or NaN added, or an overflow) is the IEEE sum of the leading
+    /// parts, without a correction (which would be NaN).
     #[inline]
     pub(super) fn add_f64(self, v: f64, e: f64) -> Dd {
         let (s, t) = two_sum(self.hi, v);
+        if !s.is_finite() {
+            return Dd { hi: s, lo: 0.0 };
+        }
         quick_two_sum(s, t + (self.lo + e))
+    }
+
+    /// `self + o`, accurate to about 2^-104 of the larger operand.
+    #[inline]
+    pub(super) fn add(self, o: Dd) -> Dd {
+        let (s, e) = two_sum(self.hi, o.hi);
+        if !s.is_finite() {
+            return Dd { hi: s, lo: 0.0 };
+        }
+        quick_two_sum(s, e + (self.lo + o.lo))
     }
 
     /// `self - o`, accurate to about 2^-104 of the larger operand.

@@ -26,10 +26,11 @@ use crate::util::{as_primitive, no_panic};
 use extremes::rolling_extreme;
 use moments::rolling_var;
 use sums::{
-    rolling_avg_f64, rolling_avg_i64, rolling_count, rolling_sum_f64, rolling_sum_i128,
+    rolling_avg_f64, rolling_avg_i64, rolling_count, rolling_sum_decimal, rolling_sum_f64,
     rolling_sum_i64,
 };
 
+mod blocks;
 mod dd;
 mod extremes;
 mod moments;
@@ -95,7 +96,8 @@ impl RollingKind {
     fn result_type(self) -> &'static str {
         match self {
             Self::Sum => "BIGINT for integer input, DOUBLE for float input, DECIMAL(38, s) for DECIMAL(p, s) input. \
-                          Integer sums wrap on overflow, as DataFusion's `sum` does",
+                          Integer sums wrap on overflow, as DataFusion's `sum` does; a decimal sum beyond 38 \
+                          digits is an error",
             Self::Avg | Self::Std | Self::Var => "DOUBLE",
             Self::Min | Self::Max => "the input's type (numbers, decimals, dates, times, timestamps, durations)",
             Self::Count => "BIGINT",
@@ -338,11 +340,13 @@ pub fn rolling_segments(
         }
         RollingKind::Sum => match x.data_type() {
             DataType::Int64 => Arc::new(rolling_sum_i64(as_primitive(x)?, w, mp, segs)),
-            DataType::Decimal128(_, s) => {
-                let s = *s;
-                let arr = rolling_sum_i128(as_primitive::<Decimal128Type>(x)?, w, mp, segs);
-                Arc::new(arr.with_precision_and_scale(38, s)?)
-            }
+            DataType::Decimal128(_, s) => Arc::new(rolling_sum_decimal(
+                as_primitive::<Decimal128Type>(x)?,
+                w,
+                mp,
+                *s,
+                segs,
+            )?),
             _ => Arc::new(rolling_sum_f64(&to_f64(x)?, w, mp, segs)),
         },
         RollingKind::Avg => match x.data_type() {

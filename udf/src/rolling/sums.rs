@@ -2,10 +2,14 @@
 //! reaches back past its partition's first row, and running state starts afresh there.
 
 use datafusion::arrow::array::{Array, Decimal128Array, Float64Array, Int64Array, PrimitiveArray};
-use datafusion::arrow::datatypes::{ArrowPrimitiveType, Decimal128Type, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{
+    i256, ArrowPrimitiveType, Decimal128Type, Float64Type, Int64Type,
+};
+use datafusion::error::Result;
 
+use super::blocks::block_windows;
 use crate::segments::Segments;
-use crate::util::NullableBuilder;
+use crate::util::{decimal38, NullableBuilder};
 
 /// Non-NULL counts of every window.
 pub(super) fn window_counts(x: &dyn Array, w: usize, segs: &Segments) -> Vec<usize> {
@@ -89,20 +93,35 @@ pub(super) fn rolling_sum_i64(x: &Int64Array, w: usize, mp: usize, segs: &Segmen
     )
 }
 
-pub(super) fn rolling_sum_i128(
-    x: &PrimitiveArray<Decimal128Type>,
+/// Rolling decimal sums, exact (in 256 bits while rows enter and leave); a window's sum
+/// beyond 38 digits is an error, never a wrapped value.
+pub(super) fn rolling_sum_decimal(
+    x: &Decimal128Array,
     w: usize,
     mp: usize,
+    scale: i8,
     segs: &Segments,
-) -> Decimal128Array {
-    sliding::<Decimal128Type, i128, Decimal128Type>(
-        x,
-        w,
-        segs,
-        |s, v| s.wrapping_add(v),
-        |s, v| s.wrapping_sub(v),
-        |s, c| (c >= mp).then_some(s),
-    )
+) -> Result<Decimal128Array> {
+    let values = x.values();
+    let mut out = NullableBuilder::<Decimal128Type>::with_capacity(x.len());
+    for r in segs.ranges() {
+        let (mut sum, mut count) = (i256::ZERO, 0usize);
+        for i in r.clone() {
+            if x.is_valid(i) {
+                sum = sum.wrapping_add(i256::from_i128(values[i]));
+                count += 1;
+            }
+            if i >= r.start + w && x.is_valid(i - w) {
+                sum = sum.wrapping_sub(i256::from_i128(values[i - w]));
+                count -= 1;
+            }
+            let value = (count >= mp && count > 0)
+                .then(|| decimal38("rolling_sum", sum, scale))
+                .transpose()?;
+            out.push(value);
+        }
+    }
+    Ok(out.finish().with_precision_and_scale(38, scale)?)
 }
 
 pub(super) fn rolling_avg_i64(
@@ -121,23 +140,50 @@ pub(super) fn rolling_avg_i64(
     )
 }
 
-/// The first row of row `i`'s window, which starts at most `w` rows back and never before its
-/// partition's first row `start`.
-#[inline]
-pub(super) fn window_start(i: usize, w: usize, start: usize) -> usize {
-    (i + 1).saturating_sub(w).max(start)
+/// A compensated sum (Kahan-Babuska): the rounded sum and the sum of its exact rounding
+/// errors. The result is the true sum rounded once, up to an error of order `w * eps^2` times
+/// the sum of the magnitudes of the window's values.
+#[derive(Clone, Copy, Default)]
+struct Compensated {
+    sum: f64,
+    err: f64,
 }
 
-/// The double-double sum of `(hi, lo)` prefix pairs `a - b`, keeping the error of the leading
-/// difference (the prefixes hold each running sum to about 106 bits).
-#[inline]
-fn prefix_difference(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let d = a.0 - b.0;
-    let bp = d - a.0;
-    let err = (a.0 - (d - bp)) + (-b.0 - bp);
-    d + (err + (a.1 - b.1))
+impl Compensated {
+    #[inline]
+    fn add(self, v: f64) -> Compensated {
+        let t = self.sum + v;
+        let bp = t - self.sum;
+        Compensated {
+            sum: t,
+            err: self.err + ((self.sum - (t - bp)) + (v - bp)),
+        }
+    }
+
+    #[inline]
+    fn join(self, o: Compensated) -> Compensated {
+        Compensated {
+            err: self.err + o.err,
+            ..self.add(o.sum)
+        }
+    }
+
+    /// The sum. Once the rounded sum is not finite (an infinity, a NaN or an overflow in the
+    /// window) it is the IEEE result and the correction (then NaN) is dropped.
+    #[inline]
+    fn value(self) -> f64 {
+        if self.sum.is_finite() {
+            self.sum + self.err
+        } else {
+            self.sum
+        }
+    }
 }
 
+/// Rolling float sums (or means) of each window, compensated, over the window's own rows
+/// ([`block_windows`]): a value that has left the window (an outlier, an overflow to
+/// infinity, a NaN) leaves no trace. NaN and infinities propagate as in IEEE arithmetic
+/// (`inf + -inf` is NaN).
 fn float_window_sums(
     x: &Float64Array,
     w: usize,
@@ -145,114 +191,34 @@ fn float_window_sums(
     mean: bool,
     segs: &Segments,
 ) -> Float64Array {
-    if x.null_count() == 0 && x.values().iter().all(|v| v.is_finite()) {
-        return dense_float_window_sums(x.values(), w, mp, mean, segs);
-    }
-    // Per partition, double-double prefix sums of the finite values (hi + lo holds each prefix
-    // sum to about 106 bits), and prefix counts of NULLs, NaNs and infinities; `incl[i]` covers
-    // the partition's rows up to and including row i. A window's sum is the difference of two
-    // prefixes, so each row costs a few independent operations instead of a dependent
-    // add-and-remove chain, and no rounding error carries from window to window.
-    let n = x.len();
     let values = x.values();
     let has_nulls = x.null_count() > 0;
-    let mut sums = Vec::with_capacity(n); // (hi, lo)
-    let mut counts = Vec::with_capacity(n); // non-NULL values
-    let mut specials = Vec::with_capacity(n); // (NaN, +inf, -inf) counts
+    let counts = window_counts(x, w, segs);
+    let mut out = NullableBuilder::<Float64Type>::with_capacity(x.len());
+    let mut scratch = (Vec::new(), Vec::new());
     for r in segs.ranges() {
-        let (mut s, mut c) = (0.0f64, 0.0f64);
-        let (mut k, mut nan, mut pos, mut neg) = (0usize, 0usize, 0usize, 0usize);
-        for i in r {
-            let v = values[i];
-            if !has_nulls || x.is_valid(i) {
-                k += 1;
-                if v.is_finite() {
-                    let t = s + v;
-                    let bp = t - s;
-                    c += (s - (t - bp)) + (v - bp);
-                    s = t;
-                } else if v.is_nan() {
-                    nan += 1;
-                } else if v > 0.0 {
-                    pos += 1;
+        block_windows(
+            r,
+            w,
+            Compensated::default(),
+            |a, j| {
+                if has_nulls && !x.is_valid(j) {
+                    a
                 } else {
-                    neg += 1;
+                    a.add(values[j])
                 }
-            }
-            sums.push((s, c));
-            counts.push(k);
-            specials.push((nan, pos, neg));
-        }
-    }
-    let mut out = NullableBuilder::<Float64Type>::with_capacity(n);
-    for r in segs.ranges() {
-        for i in r.clone() {
-            let start = window_start(i, w, r.start);
-            let (c0, s0, sp0) = if start > r.start {
-                (counts[start - 1], sums[start - 1], specials[start - 1])
-            } else {
-                (0, (0.0, 0.0), (0, 0, 0))
-            };
-            let count = counts[i] - c0;
-            if count < mp || count == 0 {
-                out.push(None);
-                continue;
-            }
-            let (n1, p1, m1) = specials[i];
-            let (nan, pos, neg) = (n1 - sp0.0, p1 - sp0.1, m1 - sp0.2);
-            let sum = if nan > 0 || (pos > 0 && neg > 0) {
-                f64::NAN
-            } else if pos > 0 {
-                f64::INFINITY
-            } else if neg > 0 {
-                f64::NEG_INFINITY
-            } else {
-                prefix_difference(sums[i], s0)
-            };
-            out.push(Some(if mean { sum / count as f64 } else { sum }));
-        }
-    }
-    out.finish()
-}
-
-/// [`float_window_sums`] for values without NULLs, NaNs or infinities: the common case, with
-/// only the double-double prefix sums to keep.
-fn dense_float_window_sums(
-    values: &[f64],
-    w: usize,
-    mp: usize,
-    mean: bool,
-    segs: &Segments,
-) -> Float64Array {
-    let n = values.len();
-    let mut sums = Vec::with_capacity(n);
-    for r in segs.ranges() {
-        let (mut s, mut c) = (0.0f64, 0.0f64);
-        for &v in &values[r] {
-            let t = s + v;
-            let bp = t - s;
-            c += (s - (t - bp)) + (v - bp);
-            s = t;
-            sums.push((s, c));
-        }
-    }
-    let mut out = NullableBuilder::<Float64Type>::with_capacity(n);
-    for r in segs.ranges() {
-        for i in r.clone() {
-            let start = window_start(i, w, r.start);
-            let count = i + 1 - start;
-            if count < mp {
-                out.push(None);
-                continue;
-            }
-            let before = if start > r.start {
-                sums[start - 1]
-            } else {
-                (0.0, 0.0)
-            };
-            let sum = prefix_difference(sums[i], before);
-            out.push(Some(if mean { sum / count as f64 } else { sum }));
-        }
+            },
+            Compensated::join,
+            &mut scratch,
+            |i, a| {
+                let count = counts[i];
+                if count < mp || count == 0 {
+                    return out.push(None);
+                }
+                let sum = a.value();
+                out.push(Some(if mean { sum / count as f64 } else { sum }));
+            },
+        );
     }
     out.finish()
 }

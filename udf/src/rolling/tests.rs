@@ -132,3 +132,125 @@ fn long_windows_stay_exact() {
     let exact = w.iter().map(|x| (x.unwrap() - m).powi(2)).sum::<f64>() / 49.0;
     assert!((var[n - 1].unwrap() - exact).abs() < 1e-9);
 }
+
+/// The sample variance of the non-NULL values, two-pass (the window's own rows only).
+fn window_var(v: &[Option<f64>]) -> Option<f64> {
+    let x: Vec<f64> = v.iter().flatten().copied().collect();
+    (x.len() >= 2).then(|| {
+        let m = x.iter().sum::<f64>() / x.len() as f64;
+        x.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (x.len() - 1) as f64
+    })
+}
+
+#[test]
+fn an_outlier_leaves_no_trace_in_later_windows() {
+    for outlier in [1e16, 1e18, 1e140, 1e200, 1e300, -1e250] {
+        let v: Vec<Option<f64>> = (0..2000)
+            .map(|i| {
+                Some(if i == 10 {
+                    outlier
+                } else {
+                    100.0 + ((i * 7919) % 997) as f64 / 997.0
+                })
+            })
+            .collect();
+        let w = 20;
+        for kind in [RollingKind::Var, RollingKind::Std, RollingKind::Avg] {
+            let got = floats(&rolling_array(kind, &f(&v), w, 1).unwrap());
+            for i in (31..2000).step_by(37) {
+                let win = &v[i + 1 - w..=i];
+                let want = match kind {
+                    RollingKind::Var => window_var(win).unwrap(),
+                    RollingKind::Std => window_var(win).unwrap().sqrt(),
+                    _ => win.iter().flatten().sum::<f64>() / w as f64,
+                };
+                let rel = (got[i].unwrap() - want).abs() / want.abs();
+                assert!(
+                    rel < 1e-12,
+                    "{kind:?} outlier {outlier} row {i}: {got:?} vs {want}",
+                    got = got[i]
+                );
+            }
+        }
+        // a full window holding the outlier: the standard deviation is about |outlier| / sqrt(w)
+        let std = floats(&rolling_array(RollingKind::Std, &f(&v), w, 1).unwrap());
+        let want = outlier.abs() / (w as f64).sqrt();
+        assert!(
+            (std[25].unwrap() / want - 1.0).abs() < 1e-6,
+            "{outlier}: {:?}",
+            std[25]
+        );
+    }
+}
+
+#[test]
+fn overflow_stays_in_its_windows() {
+    let mut v = vec![Some(1e308), Some(1e308)];
+    v.extend((0..20).map(|i| {
+        Some(if i % 2 == 0 {
+            1.0
+        } else {
+            5.0 + (i % 4) as f64 / 4.0
+        })
+    }));
+    let x = f(&v);
+    let sum = floats(&rolling_array(RollingKind::Sum, &x, 2, 1).unwrap());
+    assert_eq!(sum[1], Some(f64::INFINITY));
+    assert_eq!(sum[2], Some(1e308 + 1.0));
+    for i in 4..v.len() {
+        assert_eq!(sum[i], Some(v[i - 1].unwrap() + v[i].unwrap()), "row {i}");
+    }
+    let avg = floats(&rolling_array(RollingKind::Avg, &x, 2, 1).unwrap());
+    assert_eq!(avg[5], Some((v[4].unwrap() + v[5].unwrap()) / 2.0));
+    let std = floats(&rolling_array(RollingKind::Std, &x, 2, 1).unwrap());
+    for i in 4..v.len() {
+        let want = window_var(&v[i - 1..=i]).unwrap().sqrt();
+        assert!((std[i].unwrap() - want).abs() <= 1e-15 * want, "row {i}");
+    }
+    let cum = floats(
+        &crate::cumulative::cumulative_array(crate::cumulative::CumulativeKind::Sum, &x).unwrap(),
+    );
+    assert!(
+        cum[1..].iter().all(|c| *c == Some(f64::INFINITY)),
+        "{cum:?}"
+    );
+}
+
+#[test]
+fn decimal_sums_beyond_38_digits_are_errors() {
+    use datafusion::arrow::array::Decimal128Array;
+    let max = 10i128.pow(38) - 1;
+    let x: ArrayRef = Arc::new(
+        Decimal128Array::from(vec![Some(max), Some(max), Some(-max)])
+            .with_precision_and_scale(38, 2)
+            .unwrap(),
+    );
+    let err = rolling_array(RollingKind::Sum, &x, 2, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("rolling_sum") && err.contains("DECIMAL(38, 2)"),
+        "{err}"
+    );
+    let err = crate::cumulative::cumulative_array(crate::cumulative::CumulativeKind::Sum, &x)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cum_sum") && err.contains("overflows"),
+        "{err}"
+    );
+    // sums within 38 digits are exact, also while an intermediate would not fit in 128 bits
+    let ok: ArrayRef = Arc::new(
+        Decimal128Array::from(vec![Some(max), Some(-max), Some(max), Some(-1)])
+            .with_precision_and_scale(38, 2)
+            .unwrap(),
+    );
+    let got = rolling_array(RollingKind::Sum, &ok, 2, 1).unwrap();
+    let got: Vec<Option<i128>> = got
+        .as_any()
+        .downcast_ref::<Decimal128Array>()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(got, vec![Some(max), Some(0), Some(0), Some(max - 1)]);
+}
