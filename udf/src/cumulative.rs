@@ -166,14 +166,16 @@ impl WindowUDFImpl for Cumulative {
 
     fn partition_evaluator(
         &self,
-        _args: PartitionEvaluatorArgs,
+        args: PartitionEvaluatorArgs,
     ) -> Result<Box<dyn PartitionEvaluator>> {
+        crate::clauses::check_evaluator(self.kind.name(), &args)?;
         Ok(Box::new(WholePartition(CumulativeEvaluator {
             kind: self.kind,
         })))
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
+        crate::clauses::check_call(self.kind.name(), &field_args)?;
         let input = field_args
             .input_fields()
             .first()

@@ -154,10 +154,12 @@ impl WindowUDFImpl for Difference {
         &self,
         args: PartitionEvaluatorArgs,
     ) -> Result<Box<dyn PartitionEvaluator>> {
+        crate::clauses::check_evaluator(self.kind.name(), &args)?;
         Ok(Box::new(WholePartition(self.evaluator(&args)?)))
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
+        crate::clauses::check_call(self.kind.name(), &field_args)?;
         let input = field_args
             .input_fields()
             .first()

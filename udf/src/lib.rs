@@ -25,6 +25,7 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::prelude::SessionContext;
 
 mod args;
+mod clauses;
 pub mod cumulative;
 pub mod difference;
 pub mod docs;

@@ -115,12 +115,14 @@ impl WindowUDFImpl for RunId {
 
     fn partition_evaluator(
         &self,
-        _args: PartitionEvaluatorArgs,
+        args: PartitionEvaluatorArgs,
     ) -> Result<Box<dyn PartitionEvaluator>> {
+        crate::clauses::check_evaluator("run_id", &args)?;
         Ok(Box::new(WholePartition(RunIdEvaluator)))
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
+        crate::clauses::check_call("run_id", &field_args)?;
         Ok(Arc::new(Field::new(
             field_args.name(),
             DataType::Int64,
