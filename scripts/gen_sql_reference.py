@@ -18,6 +18,23 @@ Generated from each function's Rust `Documentation` by `scripts/gen_sql_referenc
 edit by hand. Register the functions with `ltseq.register(ctx)` (stock Python
 `datafusion.SessionContext`) or `ltseq_udf::register_all(&ctx)` (Rust).
 
+## Rules every function follows
+
+- **The window is the function's arguments.** `rolling_sum(v, 3)` sees three rows, `cum_sum(v)`
+  every row so far in its partition. A window frame other than the one DataFusion gives a call
+  that states none (`ROWS BETWEEN 1 PRECEDING AND CURRENT ROW`, `GROUPS ...`, `... FOLLOWING`),
+  `DISTINCT` and `IGNORE NULLS` would change that meaning: each is an error naming the clause,
+  never silently ignored. `RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW` and `ROWS
+  UNBOUNDED PRECEDING` (the defaults, written out) are accepted.
+- **Equality of floats is SQL's**: -0.0 equals 0.0 and every NaN equals every NaN, for
+  `run_id` and for every key ltseq's operators compare (ordered groups, links, window and
+  pattern partitions), as DataFusion's `=`, `GROUP BY` and joins do (ltseq also treats NaNs of
+  either sign bit as one value, as PostgreSQL and DuckDB do).
+- **A window's result depends only on the rows in it**: an outlier, an infinity or a NaN that
+  has left a rolling window leaves no trace in later windows. Float sums overflow to infinity
+  (never NaN unless the window holds both infinities or a NaN); integer sums wrap as
+  DataFusion's `sum` does; a decimal sum beyond 38 digits is an error.
+
 ## Window functions
 
 """

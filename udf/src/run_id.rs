@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Int64Array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array};
 use datafusion::arrow::buffer::BooleanBuffer;
 use datafusion::arrow::compute::kernels::cmp::distinct;
 use datafusion::arrow::compute::SortOptions;
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Field, FieldRef, Float16Type, Float32Type, Float64Type,
+};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::window_doc_sections::DOC_SECTION_RANKING;
@@ -181,8 +183,33 @@ impl SegmentedEvaluator for RunIdEvaluator {
     }
 }
 
+/// `key` with its float values made canonical for equality, so that keys compare by SQL's
+/// rule, as DataFusion's `=`, `GROUP BY` and joins do: -0.0 equals 0.0, and every NaN equals
+/// every NaN (whatever its sign or payload). Keys of other types are returned as they are.
+/// ltseq's operators compare keys (runs, ordered groups, links, pattern partitions) through
+/// this one rule.
+pub fn canonical_key(key: &ArrayRef) -> ArrayRef {
+    type F16 = <Float16Type as ArrowPrimitiveType>::Native;
+    match key.data_type() {
+        DataType::Float64 => Arc::new(
+            key.as_primitive::<Float64Type>()
+                .unary::<_, Float64Type>(|v| if v.is_nan() { f64::NAN } else { v + 0.0 }),
+        ),
+        DataType::Float32 => Arc::new(
+            key.as_primitive::<Float32Type>()
+                .unary::<_, Float32Type>(|v| if v.is_nan() { f32::NAN } else { v + 0.0 }),
+        ),
+        DataType::Float16 => Arc::new(
+            key.as_primitive::<Float16Type>()
+                .unary::<_, Float16Type>(|v| if v.is_nan() { F16::NAN } else { v + F16::ZERO }),
+        ),
+        _ => Arc::clone(key),
+    }
+}
+
 /// Flags, for rows `1..n`, whether the key tuple differs from the previous row's
-/// (`IS DISTINCT FROM`, so NULL equals NULL). Bit `i - 1` of the result is row `i`.
+/// (`IS DISTINCT FROM`, so NULL equals NULL; floats by [`canonical_key`]'s rule). Bit `i - 1`
+/// of the result is row `i`.
 pub fn key_changes(keys: &[ArrayRef], num_rows: usize) -> Result<BooleanBuffer> {
     if num_rows < 2 {
         return Ok(BooleanBuffer::new_unset(0));
@@ -198,6 +225,7 @@ pub fn key_changes(keys: &[ArrayRef], num_rows: usize) -> Result<BooleanBuffer> 
         if key.data_type() == &DataType::Null {
             continue; // all NULL: never changes
         }
+        let key = canonical_key(key);
         let current = key.slice(1, num_rows - 1);
         let previous = key.slice(0, num_rows - 1);
         let flags = distinct(&current, &previous)?;

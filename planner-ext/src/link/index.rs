@@ -16,6 +16,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
+use ltseq_udf::run_id::canonical_key;
 
 use super::spec::{gathered_type, LinkJoin, LinkSpec, NAME};
 use crate::ordered::guard::no_panic;
@@ -63,11 +64,13 @@ fn cast_keys(keys: &[ArrayRef], types: &[DataType]) -> Result<Vec<ArrayRef>> {
             } else {
                 t
             };
-            if k.data_type() == t {
-                Ok(Arc::clone(k))
+            let k = if k.data_type() == t {
+                Arc::clone(k)
             } else {
-                Ok(cast(k, t)?)
-            }
+                cast(k, t)?
+            };
+            // floats match by SQL's rule (-0.0 = 0.0, NaN = NaN), as everywhere in ltseq
+            Ok(canonical_key(&k))
         })
         .collect()
 }

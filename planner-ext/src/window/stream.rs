@@ -15,6 +15,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
 use futures::{Stream, StreamExt};
 
+use ltseq_udf::run_id::canonical_key;
 use ltseq_udf::{SegmentedEvaluator, Segments};
 
 use super::call::PreparedCall;
@@ -179,11 +180,12 @@ impl WindowStream {
             }
             args.push(values);
         }
-        // Partition boundaries inside the batch, and whether it continues the open partition.
+        // Partition boundaries inside the batch, and whether it continues the open partition
+        // (float keys by SQL's equality: -0.0 = 0.0, NaN = NaN).
         let keys: Vec<ArrayRef> = self
             .partition_indices
             .iter()
-            .map(|&i| Arc::clone(batch.column(i)))
+            .map(|&i| canonical_key(batch.column(i)))
             .collect();
         let ranges = if keys.is_empty() {
             std::iter::once(0..rows).collect::<Vec<_>>()
