@@ -106,8 +106,12 @@ def sql_literal(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return "X'" + bytes(value).hex().upper() + "'"
     if isinstance(value, _dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        if value.tzinfo is not None and value.utcoffset() is not None:
+            # an instant: a UTC timestamp, which DataFusion compares with a zoned column as an
+            # instant (a naive CAST would be read as wall time in the column's zone)
+            utc = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+            text = quote_string(utc.isoformat(sep="T") + "Z")
+            return f"arrow_cast({text}, 'Timestamp(Microsecond, Some(\"UTC\"))')"
         return f"CAST({quote_string(value.isoformat(sep='T'))} AS TIMESTAMP)"
     if isinstance(value, _dt.date):
         return f"CAST({quote_string(value.isoformat())} AS DATE)"

@@ -136,3 +136,22 @@ def test_python_arithmetic_semantics_end_to_end():
 def test_string_concatenation_with_plus():
     t = LTSeq.from_dict({"s": ["a", "b"], "u": ["x", None]})
     assert [r["c"] for r in t.derive(c=lambda r: r.s + "-" + r.u).to_dicts()] == ["a-x", None]
+
+
+def test_zoned_datetime_literals_compare_as_instants():
+    """Issue 18, item 2: a time-zoned literal is an instant, also against a column in another
+    zone (it used to become a naive timestamp read as wall time in the column's zone)."""
+    import pyarrow as pa
+
+    utc = dt.timezone.utc
+    ts = pa.array(
+        [dt.datetime(2024, 1, 15, 12, 0, tzinfo=utc), dt.datetime(2024, 1, 15, 13, 0, tzinfo=utc)],
+        pa.timestamp("us", tz="Europe/Paris"),
+    )
+    t = LTSeq.from_arrow(pa.table({"i": [0, 1], "ts": ts}))
+    assert t.filter(lambda r: r.ts >= dt.datetime(2024, 1, 15, 12, 30, tzinfo=utc)).count() == 1
+    assert t.filter(lambda r: r.ts == dt.datetime(2024, 1, 15, 13, 0, tzinfo=utc)).count() == 1
+    plus_one = dt.timezone(dt.timedelta(hours=1))
+    assert t.filter(lambda r: r.ts == dt.datetime(2024, 1, 15, 14, 0, tzinfo=plus_one)).count() == 1
+    # microseconds are kept
+    assert t.filter(lambda r: r.ts > dt.datetime(2024, 1, 15, 12, 0, 0, 1, tzinfo=utc)).count() == 1
