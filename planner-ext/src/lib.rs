@@ -28,11 +28,12 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub mod codec;
 pub mod group_ordered;
+mod host;
 pub mod link;
 pub mod ordered;
 pub mod output;
 pub mod pattern;
-pub mod planner;
+mod planner;
 pub mod reference;
 pub mod sequence;
 pub mod window;
@@ -77,7 +78,7 @@ pub fn session_context_with_ltseq(config: SessionConfig) -> Result<SessionContex
     let state = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
-        .with_query_planner(Arc::new(LtseqQueryPlanner::new(None)))
+        .with_query_planner(Arc::new(LtseqQueryPlanner::new()))
         .build();
     let ctx = SessionContext::new_with_state(state);
     ltseq_udf::register_all(&ctx)?;

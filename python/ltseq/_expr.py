@@ -386,15 +386,34 @@ class BinaryOp(Expr):
     def dtype(self) -> str:
         return self._dtype
 
+    def _chain(self) -> str | None:
+        """The operator of a left-associative chain this node continues (``a + b - c``,
+        ``a * b``, ``a AND b AND c``), written without inner parentheses, so that a long sum
+        nests no deeper in SQL than a short one (DataFusion's parser stops at 50 levels)."""
+        if self.op in _LOGIC:
+            return _LOGIC[self.op]
+        if self.op == "+" and self._dtype == "string":
+            return "||"
+        if self.op in ("+", "-"):
+            return "+-"
+        return "*" if self.op == "*" else None
+
+    def _operand(self) -> str:
+        """The left operand's SQL: bare when it is a link of the same chain."""
+        left = self.left
+        if isinstance(left, BinaryOp) and left._chain() is not None and left._chain() == self._chain():
+            return left.to_sql()[1:-1]
+        return left.to_sql()
+
     def to_sql(self) -> str:
-        left, right = self.left.to_sql(), self.right.to_sql()
         op = self.op
+        if self._chain() is not None:
+            left, right = self._operand(), self.right.to_sql()
+            sym = _LOGIC.get(op) or ("||" if self._chain() == "||" else op)
+            return f"({left} {sym} {right})"
+        left, right = self.left.to_sql(), self.right.to_sql()
         if op in _COMPARE:
             return f"({left} {_COMPARE[op]} {right})"
-        if op in _LOGIC:
-            return f"({left} {_LOGIC[op]} {right})"
-        if op == "+" and self._dtype == "string":
-            return f"({left} || {right})"
         if op == "/":
             return f"(CAST({left} AS DOUBLE) / {right})"
         if op == "**":

@@ -8,7 +8,7 @@ import itertools
 import uuid
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -127,6 +127,27 @@ def register_view(ctx: Any, sql: str) -> str:
     except Exception as e:
         raise QueryError(f"{message(e)}\n  in SQL: {sql}") from e
     return view
+
+
+# The most subqueries a table's query nests before it is read from a view instead: DataFusion's
+# SQL parser stops at 50 levels of recursion, and each transform adds one or two levels.
+MAX_NESTING = 8
+
+
+def bounded(ctx: Any, rel: Rel) -> Rel:
+    """``rel``, read from a view of its query when that nests more than ``MAX_NESTING``
+    subqueries, so that a pipeline of any length stays within the SQL parser's limits (the view
+    is a plan: the engine sees the same query)."""
+    if rel.sql.count("(SELECT ") <= MAX_NESTING:
+        return rel
+    view = register_view(ctx, rel.sql)
+    sql = f"SELECT * FROM {quote_ident(view)}"
+    return replace(
+        rel,
+        sql=sql,
+        sources=(*rel.sources, Source(ctx, view)),
+        ordered_sql=sql if rel.in_order else None,
+    )
 
 
 def table_read(sql: str) -> str | None:

@@ -68,7 +68,8 @@ class GroupAgg(Aggregate):
         if f == "last":
             return f"last_value({a} ORDER BY {order_sql})"
         if f == "percentile":
-            return f"percentile_cont({_sql.sql_literal(float(self.param or 0.0))}) WITHIN GROUP (ORDER BY {a})"
+            # the two-argument form: `WITHIN GROUP` does not survive the planner route's FFI
+            return f"percentile_cont({a}, {_sql.sql_literal(float(self.param or 0.0))})"
         if f in ("all", "any", "none"):
             # A NULL predicate counts as not satisfied.
             inner = f"coalesce({a}, FALSE)"
@@ -300,6 +301,15 @@ def group_ordered(t: LTSeq, key: Any, split: Any, partition_by: Any) -> NestedTa
     return NestedTable(t._with(rel), gid, parts, boundary, source=t)
 
 
+def _semi_join(columns: str, rows: str, key: str, keys: str) -> str:
+    """The rows of ``rows`` whose ``key`` (quoted) is one of ``keys``' ones: a semi join, not an
+    ``IN (subquery)``, which the planner route's protobuf form of a plan cannot carry."""
+    return (
+        f"SELECT {columns} FROM ({rows}) AS {T} LEFT SEMI JOIN (SELECT {key} FROM ({keys})) AS "
+        f"{_sql.quote_ident('__ltseq_keys')} ON {T}.{key} = {_sql.quote_ident('__ltseq_keys')}.{key}"
+    )
+
+
 class NestedTable:
     """Groups of consecutive rows of an ordered table (from :meth:`LTSeq.group_ordered`)."""
 
@@ -521,7 +531,7 @@ class NestedTable:
             rel = edges._rel
             q = _sql.quote_ident(self._gid)
             keep = ", ".join(f"{T}.{_sql.quote_ident(c)}" for c in [*edges.columns, *rel.hidden])
-            sql = f"SELECT {keep} FROM ({rel.sql}) AS {T} WHERE {T}.{q} IN (SELECT {q} FROM ({ids}))"
+            sql = _semi_join(keep, rel.sql, q, ids)
             sources = rel.sources + alive
             return edges._with(replace(rel, sql=sql, sources=sources))
 
@@ -599,7 +609,7 @@ class NestedTable:
         t = self._t
         gid = _sql.quote_ident(self._gid)
         columns = ", ".join(f"{T}.{_sql.quote_ident(c)}" for c in [*t.columns, *t._rel.hidden])
-        sql = f"SELECT {columns} FROM ({t._rel.sql}) AS {T} WHERE {T}.{gid} IN (SELECT {gid} FROM ({inner}))"
+        sql = _semi_join(columns, t._rel.sql, gid, inner)
         plan_schema(t._ctx, sql)
         rel = replace(t._rel, sql=sql, sources=t._rel.sources + alive)
         return NestedTable(t._with(rel), self._gid, self._parts, None, filtered=(self, inner, alive))

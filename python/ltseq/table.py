@@ -20,6 +20,7 @@ from ._relation import (
     Source,
     T,
     TableBase,
+    bounded,
     check_user_name,
     message,
     order_sql,
@@ -57,7 +58,7 @@ class LTSeq(TableBase):
     def _make(cls, ctx: Any, rel: Rel) -> LTSeq:
         obj = object.__new__(cls)
         object.__setattr__(obj, "_ctx", ctx)
-        object.__setattr__(obj, "_rel", rel)
+        object.__setattr__(obj, "_rel", bounded(ctx, rel))
         return obj
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use datafusion::execution::context::QueryPlanner;
 use datafusion_ffi::execution::FFI_TaskContextProvider;
 use datafusion_ffi::proto::logical_extension_codec::FFI_LogicalExtensionCodec;
 use datafusion_ffi::proto::physical_extension_codec::FFI_PhysicalExtensionCodec;
@@ -81,11 +80,10 @@ impl PhysicalCodec {
     }
 }
 
-/// ltseq's query planner, wrapping the host's planner (`fallback`).
+/// ltseq's query planner for the host's session (it plans every query itself: see
+/// `LtseqQueryPlanner::in_foreign_host`).
 #[pyclass(module = "ltseq._native", frozen)]
-struct Planner {
-    fallback: FFI_QueryPlanner,
-}
+struct Planner;
 
 #[pymethods]
 impl Planner {
@@ -104,8 +102,7 @@ impl Planner {
             "__datafusion_physical_extension_codec__",
             c"datafusion_physical_extension_codec",
         )?;
-        let fallback: Arc<dyn QueryPlanner + Send + Sync> = (&self.fallback).into();
-        let planner = Arc::new(LtseqQueryPlanner::new(Some(fallback)));
+        let planner = Arc::new(LtseqQueryPlanner::in_foreign_host());
         let ffi = FFI_QueryPlanner::new_with_ffi_codecs(planner, logical, physical);
         PyCapsule::new_with_value(py, ffi, c"datafusion_query_planner")
     }
@@ -149,13 +146,8 @@ impl Extension {
         &self,
         py: Python<'py>,
         _ctx: Bound<'py, PyAny>,
-        fallback: Bound<'py, PyAny>,
+        _fallback: Bound<'py, PyAny>,
     ) -> PyResult<Py<Planner>> {
-        let fallback: FFI_QueryPlanner = capsule_value(
-            &fallback,
-            "__datafusion_query_planner__",
-            c"datafusion_query_planner",
-        )?;
-        Py::new(py, Planner { fallback })
+        Py::new(py, Planner)
     }
 }

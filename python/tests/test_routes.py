@@ -15,6 +15,7 @@ import pyarrow.csv as pacsv
 import pytest
 
 import ltseq
+from ltseq import LTSeq
 
 N = 200_000
 
@@ -132,3 +133,45 @@ def test_bad_input_is_a_python_exception(planner):
         ctx.sql("SELECT * FROM s4").collect()
     # the context is still usable afterwards
     assert ctx.sql("SELECT a FROM x").to_pydict() == {"a": [1]}
+
+
+PLAIN_SQL = [
+    "SELECT lead(v, 2) OVER (ORDER BY i) AS x FROM t ORDER BY i",
+    "SELECT lag(v, 1, 0.0) OVER (ORDER BY i) AS x FROM t ORDER BY i",
+    "SELECT lead(v, 2, -1.0) OVER (PARTITION BY g ORDER BY i) AS x FROM t ORDER BY i",
+    "SELECT ntile(2) OVER (ORDER BY i) AS x FROM t ORDER BY i",
+    "SELECT nth_value(v, 2) OVER (ORDER BY i) AS x FROM t ORDER BY i",
+    "SELECT first_value(v) OVER (PARTITION BY g ORDER BY i) AS x FROM t ORDER BY i",
+    "SELECT rank() OVER (ORDER BY g) AS x FROM t ORDER BY i",
+    "SELECT percentile_cont(v, 0.5) AS x FROM t",
+    "SELECT approx_percentile_cont(v, 0.5) AS x FROM t",
+    "SELECT string_agg(CAST(i AS VARCHAR), ',' ORDER BY i) AS x FROM t",
+    "SELECT array_agg(v ORDER BY i DESC) AS x FROM t",
+    "SELECT g, sum(v) AS x FROM t GROUP BY g ORDER BY g",
+    "SELECT a.i AS x FROM t a JOIN t b ON a.i = b.i + 1 ORDER BY x",
+    "SELECT i AS x FROM t WHERE i IN (SELECT i FROM t WHERE v > 2) ORDER BY x",
+    "SELECT cum_sum(v) OVER (ORDER BY i) AS x FROM t ORDER BY i",
+]
+
+
+@pytest.mark.parametrize("sql", PLAIN_SQL)
+def test_plain_sql_is_the_same_in_the_planner_route(sql):
+    """Issue 18, item 9: a plan without an ltseq operator behaves exactly as on the host (the
+    built-ins reading a literal argument used to fail through the FFI)."""
+    got = []
+    for planner in (False, True):
+        ctx = make_ctx(planner)
+        ctx.from_pydict(
+            {"i": [1, 2, 3, 4, 5], "g": ["a", "b", "a", "b", "a"], "v": [1.0, 2.0, 3.0, 4.0, 5.0]}, name="t"
+        )
+        got.append(ctx.sql(sql).to_pydict()["x"])
+    assert got[0] == got[1]
+
+
+def test_dsl_shift_default_and_percentile_in_the_planner_route():
+    ctx = make_ctx(True)
+    t = LTSeq.from_dict({"i": [1, 2, 3, 4], "k": [1, 1, 2, 2], "v": [1.0, 2.0, 3.0, 4.0]}, ctx=ctx)
+    got = t.derive(p=lambda r: r.v.shift(2, default=0.0).over(order_by="i")).to_arrow()["p"].to_pylist()
+    assert got == [0.0, 0.0, 1.0, 2.0]
+    med = t.sort("i").group_ordered(lambda r: r.k).agg(m=lambda g: g.percentile("v", 0.5)).to_arrow()["m"]
+    assert med.to_pylist() == [1.5, 3.5]

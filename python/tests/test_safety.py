@@ -3,6 +3,10 @@ and as column names (property-based)."""
 
 from __future__ import annotations
 
+import functools
+import operator
+
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -81,3 +85,30 @@ def test_sql_keywords_and_quotes_as_names():
     t = LTSeq.from_dict({n: [i] for i, n in enumerate(names)})
     assert t.columns == names
     assert t.filter(lambda r: r["select"] == 0).to_dicts() == [{n: i for i, n in enumerate(names)}]
+
+
+@pytest.mark.parametrize("planner", [False, True], ids=["provider-route", "planner-route"])
+def test_long_pipelines_and_long_expressions(planner):
+    """Issue 18, item 8: 25 chained transforms, or a sum of 48 terms, used to hit the SQL
+    parser's recursion limit (50). A table's query is read from a view once it nests deeply,
+    and chains of + - * AND OR are written without nested parentheses."""
+    import datafusion
+
+    import ltseq
+
+    ctx = ltseq.register(datafusion.SessionContext(), planner=planner)
+    t = LTSeq.from_dict({"i": list(range(10)), "v": [float(i) for i in range(10)]}, ctx=ctx).assume_sorted("i")
+    x = t
+    for k in range(120):
+        x = x.filter(lambda r: r.v > -1) if k % 2 else x.derive(**{f"c{k}": lambda r, k=k: r.v + k})
+    got = x.to_arrow()
+    assert got.num_rows == 10 and got["c118"].to_pylist() == [float(i + 118) for i in range(10)]
+    assert x.filter(lambda r: r.v > 4).count() == 5
+    s = t.derive(s=lambda r: sum((r.v * k for k in range(300)), r.v)).to_arrow()["s"].to_pylist()
+    assert s == [v * (1 + sum(range(300))) for v in range(10)]
+    w = t
+    for k in range(30):
+        w = w.derive(**{f"w{k}": lambda r: r.v.shift(1)})
+    assert w.to_arrow()["w29"].to_pylist() == [None, *map(float, range(9))]
+    cond = t.filter(lambda r: functools.reduce(operator.and_, [r.v > -k for k in range(1, 200)]))
+    assert cond.count() == 10
