@@ -126,15 +126,21 @@ def link_operator(
     return f"SELECT * FROM {quote_ident(table)}", source
 
 
-def output(t: LTSeq, limit: int | None = None, hidden: bool = False) -> tuple[str, Source]:
+def output(
+    t: LTSeq, limit: int | None = None, hidden: bool = False, slice_: tuple[int, int | None] | None = None
+) -> tuple[str, Source]:
     """The query of ``t``'s visible columns (and with ``hidden`` its hidden ones) in its order
     (at most ``limit`` rows), read by ltseq's Output operator: rows already in order are read
     as they are (a SQL ``ORDER BY`` would make the host sort them again), others are merged or
-    sorted; and the source that keeps its tables registered."""
+    sorted; and the source that keeps its tables registered. ``slice_`` (offset, length): only
+    those rows of the order, cut by the Output operator itself (a SQL ``LIMIT``/``OFFSET``
+    without ``ORDER BY`` lets DataFusion keep any rows, and it does when a later query pushes a
+    sort below it)."""
     rel = t._rel
     names = [*rel.schema.names, *rel.hidden] if hidden else rel.schema.names
     tail = f" LIMIT {int(limit)}" if limit is not None else ""
-    if rel.in_order:
+    skip, fetch = slice_ if slice_ is not None else (0, None)
+    if rel.in_order and slice_ is None:
         # one partition in order already (a slice): the host keeps it through a projection
         picked = ", ".join(quote_ident(c) for c in names)
         return f"SELECT {picked} FROM ({rel.sql}) AS {T}{tail}", Source(t._ctx)
@@ -149,7 +155,7 @@ def output(t: LTSeq, limit: int | None = None, hidden: bool = False) -> tuple[st
         inp = OrderedInput(inp.view, None, (*inp.registered, sorted_view))
 
     def make(view: str, schema: pa.Schema) -> Any:
-        return _native.output_table(view, schema, keys, sorted_view)
+        return _native.output_table(view, schema, keys, sorted_view, skip, fetch)
 
     query, source = register_operator(t._ctx, "output", make, inp)
     return f"SELECT {', '.join(quote_ident(c) for c in names)} FROM ({query}) AS {T}{tail}", source

@@ -625,13 +625,8 @@ class LTSeq(TableBase):
             raise ValueError(f"slice(): offset must be an integer >= 0, got {offset!r}")
         if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 0):
             raise ValueError(f"slice(): length must be an integer >= 0 or None, got {length!r}")
-        # read in order by the Output operator, which stops after offset + length rows
-        query, source = output(self, hidden=True)
-        sql = f"SELECT * FROM ({query}) AS {T}"
-        if length is not None:
-            sql += f" LIMIT {length}"
-        if offset:
-            sql += f" OFFSET {offset}"
+        # cut by the Output operator, in order; it stops after offset + length rows
+        sql, source = output(self, hidden=True, slice_=(offset, length))
         plan_schema(self._ctx, sql)
         return self._with(replace(self._rel, sql=sql, sources=(*self._rel.sources, source), ordered_sql=sql))
 

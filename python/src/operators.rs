@@ -242,14 +242,17 @@ pub(crate) fn pattern_table(
 
 /// The `Output` operator over `input`: its rows in the order `keys` (`(column, descending,
 /// nulls_first)`), read as they are when they are in that order already, else merged, else
-/// read from `sorted` (the same rows sorted by the host) or sorted.
+/// read from `sorted` (the same rows sorted by the host) or sorted; only the rows
+/// `skip..skip + fetch` of that order when given (a slice).
 #[pyfunction]
-#[pyo3(signature = (input, schema, keys, sorted=None))]
+#[pyo3(signature = (input, schema, keys, sorted=None, skip=0, fetch=None))]
 pub(crate) fn output_table(
     input: String,
     schema: Bound<'_, PyAny>,
     keys: Vec<(String, bool, bool)>,
     sorted: Option<String>,
+    skip: usize,
+    fetch: Option<usize>,
 ) -> PyResult<OperatorTable> {
     let keys = keys
         .into_iter()
@@ -262,6 +265,7 @@ pub(crate) fn output_table(
     let schema = arrow_schema(&schema)?;
     let sorted = sorted.map(|name| InputTable::new(name, Arc::clone(&schema)));
     let input = InputTable::new(input, schema);
-    let provider = OutputTableProvider::try_new(input, keys, sorted).map_err(value_error)?;
+    let provider =
+        OutputTableProvider::try_new(input, keys, sorted, (skip, fetch)).map_err(value_error)?;
     Ok(OperatorTable::new(provider, "output"))
 }

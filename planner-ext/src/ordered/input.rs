@@ -81,16 +81,24 @@ pub fn input_context(context: &Arc<TaskContext>) -> Arc<TaskContext> {
 
 /// The operators whose output partitions keep their input partitions' rows in order and in
 /// place, by the names they show across the FFI (the only thing a host's plan tells of them):
-/// ltseq's ordered source, and the Window operator (all its rows in partition 0, in order).
-/// This list of names is all the core knows of operators; each of the two checks in a test
-/// that its name is here.
+/// ltseq's ordered source, and the Window operator (all its rows in partition 0, in order)
+/// unless its name carries [`REORDERED`]. This list of names is all the core knows of
+/// operators; each of the two checks in a test that its name is here.
 pub const ORDER_KEEPING_OPERATORS: &[&str] = &["LtseqSequenceExec", "LtseqWindowExec"];
+
+/// The tag (after the operator's name) of an operator whose input a host sorted into an order
+/// other than the stored one: its rows do not keep the stored order.
+pub const REORDERED: &str = "[reordered]";
 
 /// Whether every node of `plan` keeps each partition's rows in order and in place: projections,
 /// filters, batch coalescing and cooperative yielding above ltseq's ordered operators.
 pub fn keeps_partition_order(plan: &Arc<dyn ExecutionPlan>) -> bool {
     let name = plan.name();
-    if ORDER_KEEPING_OPERATORS.iter().any(|n| name.starts_with(n)) {
+    let keeps = |n: &&str| {
+        name.strip_prefix(*n)
+            .is_some_and(|rest| !rest.starts_with(REORDERED))
+    };
+    if ORDER_KEEPING_OPERATORS.iter().any(keeps) {
         return plan.children().iter().all(|c| keeps_partition_order(c));
     }
     let passes = matches!(
@@ -116,6 +124,7 @@ pub fn sort_by_ordinal(
         }],
         read,
         fetch: None,
+        skip: 0,
         output_partitions: 1,
     };
     Ok(Arc::new(OutputExec::new(spec, vec![plan], true)?))

@@ -41,7 +41,7 @@ pub mod sql_args;
 pub use catalog::{lookup_table, InputTable, OrderedInput};
 pub use exec::{incremental, one_input, Batches, InputNeeds, Kernel, OrderedExec, Plan};
 pub use functions::{unknown_function, Functions};
-pub use input::InputOrder;
+pub use input::{InputOrder, REORDERED};
 pub use layout::{HasLayout, Layout};
 pub use node::{NodeSpec, OrderedNode};
 pub use provider::{OperatorProvider, OperatorTable, Scan};

@@ -77,8 +77,13 @@ impl SortKey {
 pub struct OutputSpec {
     pub keys: Vec<SortKey>,
     pub read: Read,
-    /// At most this many rows.
+    /// At most this many rows (after `skip`).
     pub fetch: Option<usize>,
+    /// The first rows in the order that are left out (a slice's offset: applied here, after
+    /// the order, because a SQL `OFFSET` without `ORDER BY` lets DataFusion skip any rows, and
+    /// it does when it pushes a sort of another order below it).
+    #[serde(default)]
+    pub skip: usize,
     /// Declared output partitions (the rows all in the first).
     pub output_partitions: usize,
 }
@@ -121,11 +126,14 @@ impl Kernel for Output {
             .iter()
             .map(|k| format!("{}{}", k.column, if k.descending { " DESC" } else { "" }))
             .collect();
-        let fetch = self
+        let mut fetch = self
             .spec
             .fetch
             .map(|n| format!(", fetch={n}"))
             .unwrap_or_default();
+        if self.spec.skip > 0 {
+            fetch = format!(", skip={}{fetch}", self.spec.skip);
+        }
         format!(
             "order=[{}], read={:?}{fetch}",
             keys.join(", "),
@@ -165,7 +173,9 @@ impl Kernel for Output {
             .ordering
             .clone()
             .ok_or_else(|| DataFusionError::Internal(format!("{NAME}: no order")))?;
-        let fetch = self.spec.fetch;
+        let skip = self.spec.skip;
+        // rows read: the skipped ones and then the fetched ones
+        let fetch = self.spec.fetch.map(|n| n.saturating_add(skip));
         let count = input.output_partitioning().partition_count();
         let streams: Vec<Batches> = match self.spec.read {
             Read::InOrder => {
@@ -176,10 +186,11 @@ impl Kernel for Output {
                     .try_flatten();
                 let stream: Batches =
                     Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&schema), batches));
-                return Ok(match fetch {
+                let stream = match fetch {
                     Some(n) => limited(stream, n),
                     None => stream,
-                });
+                };
+                return Ok(skipped(stream, skip));
             }
             Read::Merge => (0..count)
                 .map(|p| input.execute(p, Arc::clone(&ctx)))
@@ -199,10 +210,14 @@ impl Kernel for Output {
                     merged(streams, &ordering, out, fetch, &ctx)
                 };
                 let batches = futures::stream::once(sorted).try_flatten();
-                return Ok(Box::pin(RecordBatchStreamAdapter::new(schema, batches)));
+                let stream = Box::pin(RecordBatchStreamAdapter::new(schema, batches));
+                return Ok(skipped(stream, skip));
             }
         };
-        merged(streams, &ordering, schema, fetch, &ctx)
+        Ok(skipped(
+            merged(streams, &ordering, schema, fetch, &ctx)?,
+            skip,
+        ))
     }
 }
 
@@ -288,6 +303,24 @@ fn merged(
         .with_reservation(reservation)
         .with_round_robin_tie_breaker(false)
         .build()
+}
+
+/// `stream` without its first `n` rows.
+fn skipped(stream: Batches, n: usize) -> Batches {
+    if n == 0 {
+        return stream;
+    }
+    let schema = stream.schema();
+    let rows = stream.scan(n, |left, item| {
+        let item = item.map(|batch| {
+            let drop = batch.num_rows().min(*left);
+            *left -= drop;
+            batch.slice(drop, batch.num_rows() - drop)
+        });
+        futures::future::ready(Some(item))
+    });
+    let rows = rows.try_filter(|batch| futures::future::ready(batch.num_rows() > 0));
+    Box::pin(RecordBatchStreamAdapter::new(schema, rows))
 }
 
 /// The first `n` rows of `stream` (it stops reading once they are read).

@@ -19,6 +19,9 @@ pub struct OutputTable {
     input: InputTable,
     keys: Vec<SortKey>,
     sorted: Option<InputTable>,
+    /// The rows `skip..skip + fetch` in the order (a slice), or all.
+    skip: usize,
+    fetch: Option<usize>,
 }
 
 /// The Output operator's table as a `TableProvider`.
@@ -26,11 +29,13 @@ pub type OutputTableProvider = OperatorProvider<OutputTable>;
 
 impl OperatorProvider<OutputTable> {
     /// The rows of `input` in the order `keys`; `sorted`: the same rows (same schema) sorted
-    /// by the host, for when `input` is not in order.
+    /// by the host, for when `input` is not in order; only the rows `skip..skip + fetch` of
+    /// that order (a slice), or all with `(0, None)`.
     pub fn try_new(
         input: InputTable,
         keys: Vec<SortKey>,
         sorted: Option<InputTable>,
+        (skip, fetch): (usize, Option<usize>),
     ) -> Result<Self> {
         for k in &keys {
             input.index_of(&k.column, NAME)?;
@@ -49,6 +54,8 @@ impl OperatorProvider<OutputTable> {
                 input,
                 keys,
                 sorted,
+                skip,
+                fetch,
             },
             schema,
         ))
@@ -77,7 +84,12 @@ impl OperatorTable for OutputTable {
         let spec = OutputSpec {
             keys: self.keys.clone(),
             read,
-            fetch: scan.limit,
+            // a LIMIT the host pushes into the scan counts rows after the slice's
+            fetch: match (self.fetch, scan.limit) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            skip: self.skip,
             output_partitions: scan.session.config_options().execution.target_partitions,
         };
         Ok(Arc::new(OutputExec::new(spec, vec![plan], true)?))

@@ -16,7 +16,7 @@ use super::stream::WindowStream;
 use crate::ordered::input::empty_stream;
 use crate::ordered::order::Order;
 use crate::ordered::{
-    Batches, Functions, InputNeeds, InputOrder, Kernel, Layout, OrderedExec, Plan,
+    Batches, Functions, InputNeeds, InputOrder, Kernel, Layout, OrderedExec, Plan, REORDERED,
 };
 
 pub(super) const NAME: &str = "LtseqWindowExec";
@@ -153,6 +153,17 @@ impl Kernel for Window {
 
     fn spec(&self) -> &WindowSpec {
         &self.spec
+    }
+
+    /// `[reordered]` when the operator reads one partition a host sorted (by the window
+    /// partitions first, or by a declared order): its rows are then not in stored order, and
+    /// the name, all a host's plan shows across the FFI, must say so to operators reading it
+    /// ([`keeps_partition_order`](crate::ordered::input::keeps_partition_order)).
+    fn tag(&self) -> String {
+        match self.spec.layout.order {
+            InputOrder::Single => REORDERED.to_string(),
+            _ => String::new(),
+        }
     }
 
     fn summary(&self) -> String {
