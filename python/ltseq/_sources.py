@@ -77,6 +77,9 @@ def dict_table(data: Mapping[str, Sequence[Any]]) -> pa.Table:
         raise TypeError(f"from_dict() takes a dict of columns, not {type(data).__name__}")
     if not data:
         raise ValueError("from_dict() needs at least one column")
+    for name in data:
+        if not isinstance(name, str):
+            raise TypeError(f"from_dict(): column names must be strings, got {name!r} ({type(name).__name__})")
     lengths = {k: len(v) for k, v in data.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"from_dict(): columns have different lengths: {lengths}")

@@ -10,6 +10,7 @@ from typing import Any
 
 _I64_MIN = -(2**63)
 _I64_MAX = 2**63 - 1
+_U64_MAX = 2**64 - 1
 
 
 def quote_ident(name: str) -> str:
@@ -82,8 +83,13 @@ def sql_literal(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int):
+        if _I64_MAX < value <= _U64_MAX:
+            return f"arrow_cast({value}, 'UInt64')"  # an unsigned 64-bit literal
         if not _I64_MIN <= value <= _I64_MAX:
-            raise ValueError(f"integer literal {value} does not fit in a 64-bit integer")
+            raise ValueError(
+                f"integer literal {value} does not fit in 64 bits (-2**63 to 2**64 - 1); "
+                "use a float or decimal.Decimal literal"
+            )
         return str(value) if value >= 0 else f"({value})"
     if isinstance(value, float):
         if math.isnan(value):

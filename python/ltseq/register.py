@@ -46,9 +46,14 @@ def register(ctx: Any, *, planner: bool = False) -> Any:
         raise TypeError(f"register() takes a datafusion.SessionContext, not {type(ctx).__name__}")
     for function in _native.window_functions():
         ctx.register_udwf(datafusion.udwf(function))
-    if planner:
+    if planner and not getattr(ctx, _PLANNER_MARK, False):
         ctx = ctx.with_extensions(_native.Extension())
+        # the codecs cannot be installed twice on a session: remember this handle has them
+        setattr(ctx, _PLANNER_MARK, True)
     return ctx
+
+
+_PLANNER_MARK = "_ltseq_planner_installed"
 
 
 def register_sequence(ctx: Any, name: str, table: str, *, ordinal: str = "__ltseq_rn") -> None:

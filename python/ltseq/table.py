@@ -625,6 +625,9 @@ class LTSeq(TableBase):
             raise ValueError(f"slice(): offset must be an integer >= 0, got {offset!r}")
         if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 0):
             raise ValueError(f"slice(): length must be an integer >= 0 or None, got {length!r}")
+        # no table has 2**63 rows: larger values mean "all" (length) or "none" (offset)
+        offset = min(offset, 2**63 - 1)
+        length = None if length is not None and length >= 2**63 else length
         # cut by the Output operator, in order; it stops after offset + length rows
         sql, source = output(self, hidden=True, slice_=(offset, length))
         plan_schema(self._ctx, sql)

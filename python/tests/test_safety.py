@@ -112,3 +112,59 @@ def test_long_pipelines_and_long_expressions(planner):
     assert w.to_arrow()["w29"].to_pylist() == [None, *map(float, range(9))]
     cond = t.filter(lambda r: functools.reduce(operator.and_, [r.v > -k for k in range(1, 200)]))
     assert cond.count() == 10
+
+
+@pytest.mark.parametrize("partitions", [2, 4])
+def test_operator_compositions_in_the_planner_route_do_not_abort(partitions):
+    """Issue 18, item 1: compositions of two operators over a stored-order table aborted the
+    process ("there is no reactor running") in the planner route with several partitions."""
+    import datafusion
+
+    import ltseq
+
+    ctx = ltseq.register(
+        datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(partitions)), planner=True
+    )
+    n = 20
+    t = LTSeq.from_dict(
+        {"id": list(range(n)), "k": [i // 3 for i in range(n)], "v": [float(i % 7) for i in range(n)]}, ctx=ctx
+    )
+    t = t.assume_sorted("id")
+    d = LTSeq.from_dict({"k": list(range(7)), "name": [f"n{i}" for i in range(7)]}, ctx=ctx)
+    linked = t.link(d, on=lambda a, b: a.k == b.k, as_="d")
+    g = t.group_ordered(lambda r: r.k)
+    results = {
+        "search then window": t.search_pattern(lambda r: r.v > 1).derive(p=lambda r: r.v.shift(1)),
+        "link then window": linked.derive(p=lambda r: r.v.shift(1)),
+        "link then group": linked.group_ordered(lambda r: r.k).flatten(),
+        "link then search": linked.search_pattern(lambda r: r.v > 1),
+        "nested derive": g.derive(lambda g: {"m": g.v.mean()}),
+        "filter then flatten": g.filter(lambda g: g.count() > 2).flatten(),
+        "window then search": t.derive(p=lambda r: r.v.shift(1)).search_pattern(lambda r: r.v > 1),
+        "search then group": t.search_pattern(lambda r: r.v > 1).group_ordered(lambda r: r.k).flatten(),
+    }
+    for name, x in results.items():
+        assert x.to_arrow().num_rows > 0, name
+    assert [r["p"] for r in results["link then window"].to_dicts()] == [None, *[float(i % 7) for i in range(n - 1)]]
+
+
+def test_small_reliability_items():
+    """Issue 18, item 12: registering the planner twice is harmless; huge slice bounds, integer
+    column names and unsigned 64-bit literals get a clear meaning or message."""
+    import datafusion
+    import pyarrow as pa
+
+    import ltseq
+
+    ctx = ltseq.register(datafusion.SessionContext(), planner=True)
+    assert ltseq.register(ctx, planner=True) is ctx
+    t = LTSeq.from_dict({"i": [0, 1, 2]}, ctx=ctx).assume_sorted("i")
+    assert t.slice(2**64).count() == 0
+    assert [r["i"] for r in t.slice(1, 2**70).to_dicts()] == [1, 2]
+    with pytest.raises(TypeError, match="column names must be strings, got 1"):
+        LTSeq.from_dict({1: [1]})
+    u = LTSeq.from_arrow(pa.table({"u": pa.array([2**64 - 1, 5, 2**63], pa.uint64())}))
+    assert u.filter(lambda r: r.u > 2**63).count() == 1
+    assert u.filter(lambda r: r.u == 2**64 - 1).count() == 1
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        u.filter(lambda r: r.u == 2**64)
