@@ -105,9 +105,9 @@ def check_user_name(name: Any, what: str) -> str:
 def message(e: BaseException) -> str:
     """A DataFusion error's text without its prefixes."""
     text = str(e).strip()
-    for prefix in ("DataFusion error: ", "Error during planning: ", "Execution error: "):
-        while text.startswith(prefix):
-            text = text[len(prefix) :]
+    prefixes = ("DataFusion error: ", "FFI error: ", "Error during planning: ", "Execution error: ")
+    while text.startswith(prefixes):
+        text = text[len(next(p for p in prefixes if text.startswith(p))) :]
     return text
 
 
