@@ -41,11 +41,74 @@ def file(ctx: Any, path: str | os.PathLike[str], kind: str, **options: Any) -> s
     if not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, f"no such {what} file", path)
     name = new_name(kind)
+    if kind == "csv" and os.path.isfile(path) and "options" in options:
+        # a file named by its path is read whatever its extension (.tsv, .txt); a directory's
+        # files are those ending in .csv
+        options["options"].file_extension = ""
     try:
         getattr(ctx, f"register_{kind}")(name, path, **options)
     except Exception as e:
         raise QueryError(f"could not read {what} {path!r}: {message(e)}") from e
     return name
+
+
+def csv_options(
+    path: str | os.PathLike[str],
+    *,
+    has_header: bool,
+    delimiter: str,
+    quote: str,
+    escape: str | None,
+    comment: str | None,
+    newlines_in_values: bool,
+    schema: pa.Schema | None,
+) -> Any:
+    """datafusion's CSV read options for ``read_csv``'s arguments, checked."""
+    from datafusion.options import CsvReadOptions
+
+    for arg, value in (("delimiter", delimiter), ("quote", quote), ("escape", escape), ("comment", comment)):
+        if value is None and arg in ("escape", "comment"):
+            continue
+        if not isinstance(value, str) or len(value) != 1 or not value.isascii():
+            raise ValueError(f"read_csv(): {arg} must be one ASCII character, got {value!r}")
+    if schema is not None and not isinstance(schema, pa.Schema):
+        raise TypeError(f"read_csv(): schema must be a pyarrow.Schema, not {type(schema).__name__}")
+    if schema is not None:
+        for field in schema:
+            check_user_name(field.name, "column name")
+    elif newlines_in_values and os.path.isfile(path):
+        schema = _csv_schema(path, has_header, delimiter, quote, escape)
+    return CsvReadOptions(
+        has_header=bool(has_header),
+        delimiter=delimiter,
+        quote=quote,
+        escape=escape,
+        comment=comment,
+        newlines_in_values=bool(newlines_in_values),
+        schema=schema,
+    )
+
+
+def _csv_schema(path: str | os.PathLike[str], has_header: bool, delimiter: str, quote: str, escape: str | None) -> pa.Schema:
+    """The column types of a CSV file whose quoted values span lines, inferred by pyarrow from
+    its first block: DataFusion's schema inference reads such a file line by line and fails."""
+    import pyarrow.csv as pcsv
+
+    parse = pcsv.ParseOptions(
+        delimiter=delimiter,
+        quote_char=quote,
+        escape_char=escape or False,
+        newlines_in_values=True,
+    )
+    read = pcsv.ReadOptions(autogenerate_column_names=not has_header)
+    try:
+        with pcsv.open_csv(os.fspath(path), read_options=read, parse_options=parse) as reader:
+            schema = reader.schema
+    except (pa.ArrowInvalid, OSError) as e:
+        raise QueryError(f"could not read CSV {os.fspath(path)!r}: {e}") from e
+    if not has_header:
+        schema = pa.schema([f.with_name(f"column_{i + 1}") for i, f in enumerate(schema)])
+    return schema
 
 
 def arrow(ctx: Any, data: Any) -> str:

@@ -72,11 +72,36 @@ class LTSeq(TableBase):
         return cls._make(ctx, _sources.stored(ctx, name))
 
     @classmethod
-    def read_csv(cls, path: str | os.PathLike[str], has_header: bool = True, *, ctx: Any = None) -> LTSeq:
+    def read_csv(
+        cls,
+        path: str | os.PathLike[str],
+        has_header: bool = True,
+        *,
+        delimiter: str = ",",
+        quote: str = '"',
+        escape: str | None = None,
+        comment: str | None = None,
+        newlines_in_values: bool = False,
+        schema: pa.Schema | None = None,
+        ctx: Any = None,
+    ) -> LTSeq:
         """Reads a CSV file (or a directory of them), keeping the file's row order. Column
-        types are inferred; without a header the columns are ``column_1``, ``column_2``, ..."""
+        types are inferred (or given by ``schema``); without a header the columns are
+        ``column_1``, ``column_2``, ... ``delimiter``, ``quote``, ``escape`` and ``comment``
+        are single characters. ``newlines_in_values=True`` reads quoted values that span
+        lines (a file is then read by one reader, not split in byte ranges)."""
         ctx = ensure_registered(ctx or default_context())
-        return cls._stored(ctx, _sources.file(ctx, path, "csv", has_header=has_header))
+        options = _sources.csv_options(
+            path,
+            has_header=has_header,
+            delimiter=delimiter,
+            quote=quote,
+            escape=escape,
+            comment=comment,
+            newlines_in_values=newlines_in_values,
+            schema=schema,
+        )
+        return cls._stored(ctx, _sources.file(ctx, path, "csv", options=options))
 
     @classmethod
     def read_parquet(cls, path: str | os.PathLike[str], *, ctx: Any = None) -> LTSeq:

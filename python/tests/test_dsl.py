@@ -48,6 +48,30 @@ def test_read_csv_without_header(tmp_path: Path):
     assert t.to_dicts() == [{"column_1": 1, "column_2": "x"}, {"column_1": 2, "column_2": "y"}]
 
 
+def test_read_csv_quoted_newlines_in_many_partitions(tmp_path: Path):
+    # quoted values spanning lines, a file split in byte ranges by 4 partitions
+    p = tmp_path / "nl.csv"
+    p.write_text("id,txt\n" + "".join(f'{i},"a\nb {i}"\n' for i in range(5000)))
+    config = datafusion.SessionConfig().with_target_partitions(4).set("datafusion.optimizer.repartition_file_min_size", "100")
+    ctx = ltseq.register(datafusion.SessionContext(config))
+    t = LTSeq.read_csv(p, newlines_in_values=True, ctx=ctx)
+    assert t.schema == {"id": "int64", "txt": "string"}
+    assert t.to_dicts() == [{"id": i, "txt": f"a\nb {i}"} for i in range(5000)]
+
+
+def test_read_csv_options(tmp_path: Path):
+    p = tmp_path / "data.tsv"
+    p.write_text("# a comment\na\tb\n1\t'x\ty'\n2\t'z'\n")
+    t = LTSeq.read_csv(p, delimiter="\t", quote="'", comment="#")
+    assert t.to_dicts() == [{"a": 1, "b": "x\ty"}, {"a": 2, "b": "z"}]
+    schema = pa.schema([("a", pa.float64()), ("b", pa.string())])
+    assert LTSeq.read_csv(p, delimiter="\t", quote="'", comment="#", schema=schema).schema == {"a": "float64", "b": "string"}
+    with pytest.raises(ValueError, match="delimiter must be one ASCII character"):
+        LTSeq.read_csv(p, delimiter="ab")
+    with pytest.raises(TypeError, match="schema must be a pyarrow.Schema"):
+        LTSeq.read_csv(p, schema={"a": "int64"})  # type: ignore[arg-type]
+
+
 def test_missing_files_raise_file_not_found(tmp_path: Path):
     missing = tmp_path / "nope.csv"
     with pytest.raises(FileNotFoundError) as err:
