@@ -54,6 +54,16 @@ def ordered_input(ctx: Any, rel: Rel, base: str, extra: list[str], partition: li
     if plain is not None and not extra and order is None:
         return OrderedInput(plain, ordinal, ())
     sql = f"SELECT {', '.join([f'{T}.*', *extra])} FROM ({base}) AS {T}"
+    if order is not None and _native.memory_limit(ctx.session_id()) is not None:
+        # Under a memory limit ltseq sorts, with a sort that spills within the limit (the
+        # host's sort, run across the FFI, would not see the host's limit): the Output
+        # operator over the unsorted rows.
+        view = register_view(ctx, sql)
+        firsts = [] if contiguous or partition is None else [(p, False, False) for p in partition]
+        by = [*firsts, *((name, desc, desc) for name, desc in rel.order)]
+        table = new_name("output")
+        ctx.register_table(table, _native.output_table(view, ctx.table(view).schema(), by, None, 0, None))
+        return OrderedInput(table, None, (view, table))
     if order is not None:
         sql += f" ORDER BY {order}"
     view = register_view(ctx, sql)

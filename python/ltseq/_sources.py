@@ -54,18 +54,22 @@ def file(ctx: Any, path: str | os.PathLike[str], kind: str, **options: Any) -> s
 
 def csv_options(
     path: str | os.PathLike[str],
-    *,
     has_header: bool,
-    delimiter: str,
-    quote: str,
-    escape: str | None,
-    comment: str | None,
-    newlines_in_values: bool,
-    schema: pa.Schema | None,
+    *,
+    delimiter: str = ",",
+    quote: str = '"',
+    escape: str | None = None,
+    comment: str | None = None,
+    newlines_in_values: bool = False,
+    schema: pa.Schema | None = None,
+    **unknown: Any,
 ) -> Any:
     """datafusion's CSV read options for ``read_csv``'s arguments, checked."""
     from datafusion.options import CsvReadOptions
 
+    if unknown:
+        known = "delimiter, quote, escape, comment, newlines_in_values, schema"
+        raise TypeError(f"read_csv() got unknown options {sorted(unknown)}; its options are {known}")
     for arg, value in (("delimiter", delimiter), ("quote", quote), ("escape", escape), ("comment", comment)):
         if value is None and arg in ("escape", "comment"):
             continue
@@ -89,7 +93,9 @@ def csv_options(
     )
 
 
-def _csv_schema(path: str | os.PathLike[str], has_header: bool, delimiter: str, quote: str, escape: str | None) -> pa.Schema:
+def _csv_schema(
+    path: str | os.PathLike[str], has_header: bool, delimiter: str, quote: str, escape: str | None
+) -> pa.Schema:
     """The column types of a CSV file whose quoted values span lines, inferred by pyarrow from
     its first block: DataFusion's schema inference reads such a file line by line and fails."""
     import pyarrow.csv as pcsv

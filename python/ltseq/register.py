@@ -46,6 +46,7 @@ def register(ctx: Any, *, planner: bool = False) -> Any:
         raise TypeError(f"register() takes a datafusion.SessionContext, not {type(ctx).__name__}")
     for function in _native.window_functions():
         ctx.register_udwf(datafusion.udwf(function))
+    share_memory_limit(ctx)
     if planner and not getattr(ctx, _PLANNER_MARK, False):
         ctx = ctx.with_extensions(_native.Extension())
         # the codecs cannot be installed twice on a session: remember this handle has them
@@ -54,6 +55,45 @@ def register(ctx: Any, *, planner: bool = False) -> Any:
 
 
 _PLANNER_MARK = "_ltseq_planner_installed"
+
+
+def share_memory_limit(ctx: Any) -> int | None:
+    """Gives ltseq's operators in ``ctx`` the host's memory limit
+    (``datafusion.runtime.memory_limit``, set by ``RuntimeEnvBuilder().with_fair_spill_pool(n)``
+    or ``SET``), which DataFusion's FFI does not pass on; returns it in bytes (``None``:
+    unlimited). ``register()`` calls it; call it again after changing the limit with ``SET``."""
+    value = None
+    try:
+        value = _show(ctx, "datafusion.runtime.memory_limit")
+    except Exception:  # SHOW needs information_schema: on for the moment it takes  # noqa: BLE001
+        try:
+            ctx.sql("SET datafusion.catalog.information_schema = true").collect()
+            try:
+                value = _show(ctx, "datafusion.runtime.memory_limit")
+            finally:
+                ctx.sql("SET datafusion.catalog.information_schema = false").collect()
+        except Exception:  # a host that cannot say: no limit known  # noqa: BLE001
+            value = None
+    limit = None if value in (None, "", "unlimited") else _bytes(str(value))
+    _native.set_memory_limit(ctx.session_id(), limit)
+    return limit
+
+
+def _show(ctx: Any, name: str) -> Any:
+    rows = ctx.sql(f"SHOW {name}").to_pydict()
+    return (rows.get("value") or [None])[0]
+
+
+def _bytes(text: str) -> int | None:
+    """``"500M"``, ``"1.5G"``, ``"1024K"`` (DataFusion's form of a limit) in bytes."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    text = text.strip().upper()
+    scale = units.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in units else text
+    try:
+        return int(float(number) * scale)
+    except ValueError:
+        return None
 
 
 def register_sequence(ctx: Any, name: str, table: str, *, ordinal: str = "__ltseq_rn") -> None:

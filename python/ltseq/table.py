@@ -73,35 +73,15 @@ class LTSeq(TableBase):
 
     @classmethod
     def read_csv(
-        cls,
-        path: str | os.PathLike[str],
-        has_header: bool = True,
-        *,
-        delimiter: str = ",",
-        quote: str = '"',
-        escape: str | None = None,
-        comment: str | None = None,
-        newlines_in_values: bool = False,
-        schema: pa.Schema | None = None,
-        ctx: Any = None,
+        cls, path: str | os.PathLike[str], has_header: bool = True, *, ctx: Any = None, **options: Any
     ) -> LTSeq:
-        """Reads a CSV file (or a directory of them), keeping the file's row order. Column
-        types are inferred (or given by ``schema``); without a header the columns are
-        ``column_1``, ``column_2``, ... ``delimiter``, ``quote``, ``escape`` and ``comment``
-        are single characters. ``newlines_in_values=True`` reads quoted values that span
-        lines (a file is then read by one reader, not split in byte ranges)."""
+        """Reads a CSV file (or a directory of them), keeping the file's row order. Types are
+        inferred (or given by ``schema=``); without a header the columns are ``column_1``, ...
+        Options: ``delimiter``, ``quote``, ``escape``, ``comment`` (one character each),
+        ``newlines_in_values`` (quoted values spanning lines), ``schema`` (docs/dsl.md)."""
         ctx = ensure_registered(ctx or default_context())
-        options = _sources.csv_options(
-            path,
-            has_header=has_header,
-            delimiter=delimiter,
-            quote=quote,
-            escape=escape,
-            comment=comment,
-            newlines_in_values=newlines_in_values,
-            schema=schema,
-        )
-        return cls._stored(ctx, _sources.file(ctx, path, "csv", options=options))
+        csv = _sources.csv_options(path, has_header, **options)
+        return cls._stored(ctx, _sources.file(ctx, path, "csv", options=csv))
 
     @classmethod
     def read_parquet(cls, path: str | os.PathLike[str], *, ctx: Any = None) -> LTSeq:

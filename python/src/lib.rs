@@ -8,6 +8,7 @@
 //! - [`functions`]: the window functions, what the DSL asks about a window call, the SQL
 //!   reference;
 //! - [`operators`]: the operators as tables (one `OperatorTable` class, one function each);
+//! - [`memory`]: the memory limit of ltseq's operators in a host session;
 //! - [`codecs`]: the codecs and query planner of the planner route;
 //! - [`convert`]: capsules, Arrow schemas and types, constants and errors crossing from Python.
 
@@ -16,6 +17,7 @@ use pyo3::prelude::*;
 mod codecs;
 mod convert;
 mod functions;
+mod memory;
 mod operators;
 
 #[pymodule]
@@ -35,5 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(operators::link_table, m)?)?;
     m.add_function(wrap_pyfunction!(operators::pattern_table, m)?)?;
     m.add_function(wrap_pyfunction!(operators::output_table, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::set_memory_limit, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::memory_limit, m)?)?;
     Ok(())
 }

@@ -52,7 +52,8 @@ def test_read_csv_quoted_newlines_in_many_partitions(tmp_path: Path):
     # quoted values spanning lines, a file split in byte ranges by 4 partitions
     p = tmp_path / "nl.csv"
     p.write_text("id,txt\n" + "".join(f'{i},"a\nb {i}"\n' for i in range(5000)))
-    config = datafusion.SessionConfig().with_target_partitions(4).set("datafusion.optimizer.repartition_file_min_size", "100")
+    config = datafusion.SessionConfig().with_target_partitions(4)
+    config = config.set("datafusion.optimizer.repartition_file_min_size", "100")
     ctx = ltseq.register(datafusion.SessionContext(config))
     t = LTSeq.read_csv(p, newlines_in_values=True, ctx=ctx)
     assert t.schema == {"id": "int64", "txt": "string"}
@@ -65,9 +66,12 @@ def test_read_csv_options(tmp_path: Path):
     t = LTSeq.read_csv(p, delimiter="\t", quote="'", comment="#")
     assert t.to_dicts() == [{"a": 1, "b": "x\ty"}, {"a": 2, "b": "z"}]
     schema = pa.schema([("a", pa.float64()), ("b", pa.string())])
-    assert LTSeq.read_csv(p, delimiter="\t", quote="'", comment="#", schema=schema).schema == {"a": "float64", "b": "string"}
+    typed = LTSeq.read_csv(p, delimiter="\t", quote="'", comment="#", schema=schema)
+    assert typed.schema == {"a": "float64", "b": "string"}
     with pytest.raises(ValueError, match="delimiter must be one ASCII character"):
         LTSeq.read_csv(p, delimiter="ab")
+    with pytest.raises(TypeError, match=r"unknown options \['sep'\]"):
+        LTSeq.read_csv(p, sep=";")
     with pytest.raises(TypeError, match="schema must be a pyarrow.Schema"):
         LTSeq.read_csv(p, schema={"a": "int64"})  # type: ignore[arg-type]
 

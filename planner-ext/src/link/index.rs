@@ -20,6 +20,7 @@ use ltseq_udf::run_id::canonical_key;
 
 use super::spec::{gathered_type, LinkJoin, LinkSpec, NAME};
 use crate::ordered::guard::no_panic;
+use crate::ordered::memory::{array_bytes, batch_bytes, Held};
 
 const ABSENT: u32 = u32::MAX;
 
@@ -40,6 +41,8 @@ pub struct TargetIndex {
     columns: Vec<ArrayRef>,
     lookup: KeyLookup,
     key_types: Vec<DataType>,
+    /// The index's bytes in the memory pool, while it lives.
+    held: Option<Held>,
 }
 
 fn is_small_int(t: &DataType) -> bool {
@@ -181,7 +184,23 @@ impl TargetIndex {
             columns,
             lookup,
             key_types: key_types.to_vec(),
+            held: None,
         })
+    }
+
+    /// The bytes the index holds: its columns and its lookup structure.
+    fn bytes(&self) -> usize {
+        let columns: usize = self.columns.iter().map(|c| array_bytes(c.as_ref())).sum();
+        let lookup = match &self.lookup {
+            KeyLookup::Dense { slots, .. } => slots.capacity() * 4,
+            KeyLookup::Int(map) => map.capacity() * 16,
+            KeyLookup::Rows { map, .. } => map
+                .keys()
+                .map(|k| k.len() + 24)
+                .sum::<usize>()
+                .max(map.capacity() * 24),
+        };
+        columns + lookup
     }
 
     /// The target row of each source row (NULL: no match, or a NULL key).
@@ -290,13 +309,18 @@ pub(super) async fn build_index(
     context: Arc<TaskContext>,
 ) -> Result<TargetIndex> {
     let schema = target.schema();
+    let mut held = Held::new(NAME, 0, &context);
     let mut batches = Vec::new();
     for p in 0..target.output_partitioning().partition_count() {
         let mut stream = target.execute(p, Arc::clone(&context))?;
         while let Some(batch) = stream.next().await {
-            batches.push(batch?);
+            let batch = batch?;
+            held.grow(batch_bytes(&batch))?;
+            batches.push(batch);
         }
     }
+    // the batches and their concatenation, for a moment
+    held.set(held.size().saturating_mul(2))?;
     let all = concat_batches(&schema, &batches)?;
     drop(batches);
     let keys = spec
@@ -317,9 +341,13 @@ pub(super) async fn build_index(
             }
         })
         .collect::<Result<Vec<_>>>()?;
-    no_panic(NAME, || {
+    let mut index = no_panic(NAME, || {
         TargetIndex::build(&spec, &key_types, &keys, columns, all.num_rows())
-    })
+    })?;
+    drop(all);
+    held.set(index.bytes())?;
+    index.held = Some(held);
+    Ok(index)
 }
 
 impl fmt::Debug for TargetIndex {

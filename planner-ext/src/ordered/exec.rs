@@ -361,6 +361,7 @@ impl<K: Kernel> ExecutionPlan for OrderedExec<K> {
                     K::NAME
                 )));
             }
+            let context = super::memory::session_context(context);
             let stream = self.kernel.execute(&self.inputs, partition, context)?;
             Ok(Box::pin(GuardedStream::new(stream, K::NAME)) as SendableRecordBatchStream)
         })

@@ -25,7 +25,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::InputTable;
-use super::order::{ascending, order_of, Order};
+use super::order::{ascending, order_of, Order, Shape};
 use crate::output::{OutputExec, OutputSpec, Read, SortKey};
 
 /// How an operator reads its ordered input.
@@ -130,6 +130,33 @@ pub fn sort_by_ordinal(
     Ok(Arc::new(OutputExec::new(spec, vec![plan], true)?))
 }
 
+/// `plan`, whose rows are all in its first partition in `order`, as a plan of one partition.
+fn in_one_partition(plan: Arc<dyn ExecutionPlan>, order: &Order) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = plan.schema();
+    let keys = order
+        .orderings
+        .first()
+        .map(|keys| {
+            keys.iter()
+                .take_while(|k| schema.index_of(&k.name).is_ok())
+                .map(|k| SortKey {
+                    column: k.name.clone(),
+                    descending: k.options.descending,
+                    nulls_first: k.options.nulls_first,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let spec = OutputSpec {
+        keys,
+        read: Read::InOrder,
+        fetch: None,
+        skip: 0,
+        output_partitions: 1,
+    };
+    Ok(Arc::new(OutputExec::new(spec, vec![plan], true)?))
+}
+
 /// The named input of an operator, scanned for its columns `needed` (indices into its schema),
 /// in sequence order, and the shape it comes in.
 ///
@@ -154,7 +181,13 @@ pub async fn read_ordered(
     columns.dedup();
     let Some(ordinal) = ordinal else {
         let plan = input.scan(session, &columns, None, who).await?;
+        // the Output operator's rows are all in its first partition, in order: read as one
         if plan.output_partitioning().partition_count() > 1 {
+            // (with every column: a projection without the order's keys hides the order)
+            let plan = input.scan_all(session, who).await?;
+            if let Some(order) = order_of(&plan).filter(|o| o.shape == Shape::InFirst) {
+                return Ok((in_one_partition(plan, &order)?, InputOrder::Single));
+            }
             return Err(DataFusionError::Plan(format!(
                 "{who}: the input '{}' has several partitions and no ordinal",
                 input.name

@@ -11,6 +11,8 @@
 //!   after another, or partitions in parallel), and the task context its inputs run in.
 //! - [`layout`]: [`Layout`], how a one-input operator reads its input (one stream, or
 //!   partitions in parallel) and lays out its output partitions.
+//! - [`memory`]: [`memory::Held`], the bytes an operator holds, in its context's pool, and
+//!   the pool of a host session whose runtime the FFI does not carry.
 //! - [`order`]: the proven order of a plan's rows (ltseq's operators declare it; a host's nodes
 //!   are followed by name).
 //! - [`catalog`]: finding input tables by name in a session.
@@ -30,6 +32,7 @@ pub mod functions;
 pub mod guard;
 pub mod input;
 pub mod layout;
+pub mod memory;
 pub mod node;
 pub mod order;
 pub mod provider;

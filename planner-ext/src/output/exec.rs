@@ -19,6 +19,9 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::ordered::input::{empty_stream, input_context};
+use crate::ordered::memory::{
+    batch_bytes, in_io_runtime, is_limited, polled_in_io_runtime, spilling_sort, Held,
+};
 use crate::ordered::order::{order_of, ordering, Order, OrderKey, Shape};
 use crate::ordered::{
     incremental, one_input, Batches, Functions, InputNeeds, Kernel, OrderedExec, Plan,
@@ -195,19 +198,37 @@ impl Kernel for Output {
             Read::Merge => (0..count)
                 .map(|p| input.execute(p, Arc::clone(&ctx)))
                 .collect::<Result<_>>()?,
+            Read::Sort if is_limited(&ctx) => {
+                // a sort that spills to disk within the pool (see `memory::spilling_sort`), in
+                // the session's batch size (a merge holds a batch per sorted run)
+                let sorted = spilling_sort(Arc::clone(input), ordering, fetch);
+                let stream = in_io_runtime(|| sorted.execute(0, sort_context(&ctx)))?;
+                return Ok(skipped(polled_in_io_runtime(stream), skip));
+            }
             Read::Sort => {
                 let streams: Vec<Batches> = (0..count)
                     .map(|p| input.execute(p, Arc::clone(&ctx)))
                     .collect::<Result<_>>()?;
                 let out = Arc::clone(&schema);
+                let held: Vec<Held> = (0..streams.len())
+                    .map(|p| Held::new(NAME, p, &ctx))
+                    .collect();
                 let sorted = async move {
-                    let parts = sorted_partitions(streams, &ordering, fetch).await?;
+                    let (parts, held) = sorted_partitions(streams, held, &ordering, fetch).await?;
                     let batch_size = ctx.session_config().batch_size();
                     let streams = parts
                         .into_iter()
                         .map(|part| memory_stream(part, batch_size))
                         .collect();
-                    merged(streams, &ordering, out, fetch, &ctx)
+                    let rows = merged(streams, &ordering, Arc::clone(&out), fetch, &ctx)?;
+                    // the sorted rows stay accounted for until the stream is dropped
+                    let rows = rows.map(move |batch| {
+                        let _ = &held;
+                        batch
+                    });
+                    Ok::<Batches, DataFusionError>(Box::pin(RecordBatchStreamAdapter::new(
+                        out, rows,
+                    )))
                 };
                 let batches = futures::stream::once(sorted).try_flatten();
                 let stream = Box::pin(RecordBatchStreamAdapter::new(schema, batches));
@@ -221,27 +242,70 @@ impl Kernel for Output {
     }
 }
 
+/// `ctx` with batches of at most DataFusion's default size, for a sort that spills: its merge
+/// holds a batch of each sorted run.
+fn sort_context(ctx: &Arc<TaskContext>) -> Arc<TaskContext> {
+    const ROWS: usize = 8192;
+    if ctx.session_config().batch_size() <= ROWS {
+        return Arc::clone(ctx);
+    }
+    let config = ctx.session_config().clone().with_batch_size(ROWS);
+    Arc::new(TaskContext::new(
+        ctx.task_id(),
+        ctx.session_id(),
+        config,
+        ctx.scalar_functions().clone(),
+        ctx.higher_order_functions().clone(),
+        ctx.aggregate_functions().clone(),
+        ctx.window_functions().clone(),
+        ctx.runtime_env(),
+    ))
+}
+
+/// The batches of `stream`, each accounted in `held` as it comes.
+async fn collect_held(mut stream: Batches, mut held: Held) -> Result<(Vec<RecordBatch>, Held)> {
+    let mut batches = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        held.grow(batch_bytes(&batch))?;
+        batches.push(batch);
+    }
+    Ok((batches, held))
+}
+
 /// Each of `streams` read (all polled by the caller, none spawned) and sorted on its own
-/// thread: the sorted rows of each non-empty stream (at most `fetch` of them).
+/// thread: the sorted rows of each non-empty stream (at most `fetch` of them). The rows are in
+/// memory, accounted in `held` (one per stream): twice while they are copied and sorted, then
+/// once; a pool too small for them is `ResourcesExhausted`.
 async fn sorted_partitions(
     streams: Vec<Batches>,
+    held: Vec<Held>,
     ordering: &LexOrdering,
     fetch: Option<usize>,
-) -> Result<Vec<RecordBatch>> {
+) -> Result<(Vec<RecordBatch>, Vec<Held>)> {
     let schema = match streams.first() {
         Some(s) => s.schema(),
-        None => return Ok(vec![]),
+        None => return Ok((vec![], held)),
     };
-    let parts: Vec<Vec<RecordBatch>> =
-        futures::future::try_join_all(streams.into_iter().map(|s| s.try_collect::<Vec<_>>()))
-            .await?;
-    let parts: Vec<RecordBatch> = parts
-        .into_iter()
-        .filter(|batches| batches.iter().any(|b| b.num_rows() > 0))
-        .map(|batches| concat_batches(&schema, &batches))
-        .collect::<std::result::Result<_, _>>()?;
+    let collected: Vec<(Vec<RecordBatch>, Held)> = futures::future::try_join_all(
+        streams
+            .into_iter()
+            .zip(held)
+            .map(|(s, h)| collect_held(s, h)),
+    )
+    .await?;
+    let mut parts = Vec::new();
+    let mut held = Vec::new();
+    for (batches, mut h) in collected {
+        if batches.iter().any(|b| b.num_rows() > 0) {
+            let bytes = h.size();
+            h.set(bytes.saturating_mul(2))?;
+            parts.push(concat_batches(&schema, &batches)?);
+            held.push((h, bytes));
+        }
+    }
     // Sorting is the work; the rows are in memory, so threads of our own do it in parallel.
-    std::thread::scope(|scope| {
+    let sorted: Vec<RecordBatch> = std::thread::scope(|scope| {
         let sorts: Vec<_> = parts
             .iter()
             .map(|part| scope.spawn(move || sort_batch(part, ordering, fetch)))
@@ -253,8 +317,17 @@ async fn sorted_partitions(
                     DataFusionError::Execution(format!("{NAME}: a sort thread panicked"))
                 })?
             })
-            .collect()
-    })
+            .collect::<Result<_>>()
+    })?;
+    drop(parts);
+    let held = held
+        .into_iter()
+        .map(|(mut h, bytes)| {
+            h.shrink(bytes);
+            h
+        })
+        .collect();
+    Ok((sorted, held))
 }
 
 /// `batch` as a stream of slices of at most `rows` rows.

@@ -8,6 +8,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::{DataFusionError, Result};
 
 use super::exec::{OutputExec, OutputSpec, Read, SortKey, NAME};
+use crate::ordered::memory::session_memory_limit;
 use crate::ordered::order::OrderKey;
 use crate::ordered::{InputTable, OperatorProvider, OperatorTable, Plan, Scan};
 
@@ -77,7 +78,10 @@ impl OperatorTable for OutputTable {
         let want: Vec<OrderKey> = self.keys.iter().map(SortKey::key).collect();
         let mut plan = self.input.scan(scan.session, &columns, None, NAME).await?;
         let mut read = Read::for_plan(&plan, &want);
-        if let (Read::Sort, Some(sorted)) = (read, &self.sorted) {
+        // With a memory limit, the rows are sorted here, by a sort that spills within it (a
+        // host's sort across the FFI runs without the host's limit); else by the host.
+        let limited = session_memory_limit(scan.session.session_id()).is_some();
+        if let (Read::Sort, Some(sorted), false) = (read, &self.sorted, limited) {
             plan = sorted.scan(scan.session, &columns, None, NAME).await?;
             read = Read::for_plan(&plan, &want);
         }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::call::{PreparedCall, WindowCall};
 use super::stream::WindowStream;
 use crate::ordered::input::empty_stream;
+use crate::ordered::memory::Held;
 use crate::ordered::order::Order;
 use crate::ordered::{
     Batches, Functions, InputNeeds, InputOrder, Kernel, Layout, OrderedExec, Plan, REORDERED,
@@ -204,6 +205,7 @@ impl Kernel for Window {
             Arc::clone(&self.schema),
             Arc::clone(&self.prepared),
             self.partition_indices.clone(),
+            Held::new(NAME, partition, &ctx),
         )?))
     }
 }

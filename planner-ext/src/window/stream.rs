@@ -21,6 +21,7 @@ use ltseq_udf::{SegmentedEvaluator, Segments};
 use super::call::PreparedCall;
 use super::exec::NAME;
 use crate::ordered::input::detached;
+use crate::ordered::memory::{array_bytes, batch_bytes, Held};
 
 pub(super) struct WindowStream {
     input: Option<SendableRecordBatchStream>,
@@ -50,6 +51,10 @@ pub(super) struct WindowStream {
     lookback: Option<Vec<usize>>,
     /// Per call, per argument: the last `lookback` rows seen (streaming mode).
     tails: Vec<Vec<Option<ArrayRef>>>,
+    /// The bytes of `queue` (kept as batches come and go).
+    queue_bytes: usize,
+    /// What the stream holds (`queue` and `done`), in the pool.
+    held: Held,
 }
 
 impl WindowStream {
@@ -58,6 +63,7 @@ impl WindowStream {
         schema: SchemaRef,
         prepared: Arc<Vec<PreparedCall>>,
         partition_indices: Vec<usize>,
+        held: Held,
     ) -> Result<Self> {
         let per_argument = |p: &PreparedCall| vec![None; p.exprs.len()];
         let segmented = prepared
@@ -87,6 +93,8 @@ impl WindowStream {
             queue: VecDeque::new(),
             prepared,
             partition_indices,
+            queue_bytes: 0,
+            held,
         })
     }
 }
@@ -114,6 +122,25 @@ fn fixed_lookback(prepared: &[PreparedCall]) -> Option<Vec<usize>> {
 }
 
 impl WindowStream {
+    /// Queues `batch` (its results follow in `done`) and records what the stream now holds:
+    /// the rows of the open partition wait here until it completes, so a partition larger
+    /// than the memory pool allows is `ResourcesExhausted`.
+    fn enqueue(&mut self, batch: RecordBatch) -> Result<()> {
+        self.queue_bytes += batch_bytes(&batch);
+        self.queue.push_back(batch);
+        self.account()
+    }
+
+    fn account(&mut self) -> Result<()> {
+        let done: usize = self
+            .done
+            .iter()
+            .flatten()
+            .map(|a| array_bytes(a.as_ref()))
+            .sum();
+        self.held.set(self.queue_bytes + done)
+    }
+
     /// Streaming mode: evaluates every call over the batch preceded by the rows it looks back
     /// to, and queues the batch with its results.
     fn push_streaming(&mut self, batch: RecordBatch, lookback: &[usize]) -> Result<()> {
@@ -155,8 +182,7 @@ impl WindowStream {
             self.done[c].push_back(result.slice(tail_rows, rows));
         }
         self.done_rows += rows;
-        self.queue.push_back(batch);
-        Ok(())
+        self.enqueue(batch)
     }
 
     /// Takes one input batch: completes the partitions it closes and buffers the rest.
@@ -219,6 +245,7 @@ impl WindowStream {
             }
         }
         self.open_rows += rows;
+        self.queue_bytes += batch_bytes(&batch);
         self.queue.push_back(batch);
         // Every partition but the last is complete.
         if let Some(&last) = self.open_starts.last() {
@@ -226,7 +253,7 @@ impl WindowStream {
                 self.evaluate(last)?;
             }
         }
-        Ok(())
+        self.account()
     }
 
     /// Evaluates every call over all rows not evaluated yet (at the end of the input).
@@ -311,6 +338,7 @@ impl WindowStream {
             Some(b) => b,
             None => return Ok(None),
         };
+        self.queue_bytes = self.queue_bytes.saturating_sub(batch_bytes(&batch));
         let mut columns = batch.columns().to_vec();
         for pieces in self.done.iter_mut() {
             let mut taken: Vec<ArrayRef> = Vec::new();
@@ -340,6 +368,7 @@ impl WindowStream {
             });
         }
         self.done_rows -= rows;
+        self.account()?;
         Ok(Some(RecordBatch::try_new(
             Arc::clone(&self.schema),
             columns,
