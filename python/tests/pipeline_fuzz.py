@@ -74,6 +74,7 @@ class Model:
     ordered: bool = True  # has a declared order (window and group operations need one)
     grouped: bool = False  # has a __group_id__ column
     done: bool = False  # an aggregate ended the pipeline
+    by_k: bool = False  # the order starts with k (its runs of equal k are contiguous)
     names: list[str] = field(default_factory=list)
 
 
@@ -253,6 +254,7 @@ def op_sort(rng: random.Random, m: Model) -> Op | None:
     def ref(m: Model) -> None:
         m.rows.sort(key=lambda r: sort_key(r, keys))
         m.ordered = True
+        m.by_k = keys[0][0] == "k"
 
     def dsl(t: LTSeq) -> LTSeq:
         if keys[0][1]:
@@ -328,8 +330,76 @@ def op_link(rng: random.Random, m: Model) -> Op | None:
     return "link(dim, on=k)", dsl, ref
 
 
+def v_above(r: Row, c: float) -> bool:
+    """``v > c`` in SQL: NULL is false, NaN is above every number."""
+    return r["v"] is not None and (is_nan(r["v"]) or r["v"] > c)
+
+
+def op_search(rng: random.Random, m: Model) -> Op | None:
+    if not m.ordered or "w" not in m.columns:
+        return None
+    c, d = rng.choice([-1.0, 0.5, 3.0]), rng.choice([-1, 2, 10])
+    by = rng.choice([None, "k"]) if m.by_k and "k" in m.columns else None
+
+    def ref(m: Model) -> None:
+        rows = m.rows
+        m.rows = [
+            dict(rows[j])
+            for j in range(len(rows) - 1)
+            if v_above(rows[j], c)
+            and rows[j + 1]["w"] is not None
+            and rows[j + 1]["w"] > d
+            and (by is None or rows[j][by] == rows[j + 1][by])
+        ]
+
+    def dsl(t: LTSeq) -> LTSeq:
+        return t.search_pattern(lambda r: r.v > c, lambda r: r.w > d, partition_by=by)
+
+    return f"search_pattern(v > {c}, w > {d}, partition_by={by})", dsl, ref
+
+
+def op_keyed_agg(rng: random.Random, m: Model) -> Op | None:
+    if "k" not in m.columns or "w" not in m.columns:
+        return None
+
+    def ref(m: Model) -> None:
+        groups: dict[Any, list[Row]] = {}
+        for r in m.rows:
+            groups.setdefault(r["k"], []).append(r)
+        out = []
+        for key in sorted(groups, key=lambda x: (x is None, x or 0)):
+            ws = [r["w"] for r in groups[key] if r["w"] is not None]
+            out.append({"k": key, "n": len(groups[key]), "s": sum(ws) if ws else None})
+        m.rows, m.columns, m.done = out, ["k", "n", "s"], True
+
+    def dsl(t: LTSeq) -> LTSeq:
+        return t.agg(by="k", n=lambda g: g.count(), s=lambda g: g.w.sum())
+
+    return "agg(by=k, n=count, s=sum(w))", dsl, ref
+
+
+def op_group_derive(rng: random.Random, m: Model) -> Op | None:
+    if not m.ordered or "k" not in m.columns or "w" not in m.columns:
+        return None
+    n_name, s_name = new_name(m, "gn"), new_name(m, "gs")
+
+    def ref(m: Model) -> None:
+        for idx in runs(m.rows, "k"):
+            ws = [m.rows[j]["w"] for j in idx if m.rows[j]["w"] is not None]
+            for j in idx:
+                m.rows[j][n_name] = len(idx)
+                m.rows[j][s_name] = sum(ws) if ws else None
+        m.columns += [n_name, s_name]
+
+    def dsl(t: LTSeq) -> LTSeq:
+        g = t.group_ordered(lambda r: r.k)
+        return g.derive(**{n_name: lambda g: g.count(), s_name: lambda g: g.w.sum()})
+
+    return f"group_ordered(k).derive({n_name}=count, {s_name}=sum(w))", dsl, ref
+
+
 OPS = [op_filter, op_filter_null, op_arith, op_window, op_window, op_sort, op_slice, op_group_filter, op_group_agg]
-OPS.append(op_link)
+OPS += [op_link, op_search, op_keyed_agg, op_group_derive]
 
 
 # --- one pipeline -------------------------------------------------------------------------------
