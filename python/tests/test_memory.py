@@ -70,3 +70,21 @@ def test_every_operator_under_a_pool_of_a_quarter_of_the_data(data, workload):
         assert limited["digest"] == free["digest"]
     # the process stays near the pool: 1.5x it, plus the input and the result it hands out
     assert limited["peak_over_start"] <= 1.5 * pool + 2 * size, limited
+
+
+def test_the_planner_route_runs_the_whole_plan_in_the_sessions_pool(data):
+    path, size = data
+    # (DataFusion's own sort of two partitions needs about 70 MB of merge buffers here)
+    runtime = datafusion.RuntimeEnvBuilder().with_fair_spill_pool(size // 2).with_disk_manager_os()
+    config = datafusion.SessionConfig().with_target_partitions(2)
+    ctx = ltseq.register(datafusion.SessionContext(config, runtime), planner=True)
+    ctx.register_parquet("d", str(path))
+    df = ctx.sql("SELECT k, ts FROM d ORDER BY s, ts")
+    assert "LtseqSessionMemory" in df.execution_plan().display_indent()
+    got = pa.Table.from_batches([b.to_pyarrow() for b in df.execute_stream()])
+    want = pq.read_table(path, columns=["k", "ts", "s"]).sort_by([("s", "ascending"), ("ts", "ascending")])
+    assert got.column("ts").to_pylist() == want.column("ts").to_pylist()
+    # without a limit the plan is the host's as before
+    plain = ltseq.register(datafusion.SessionContext(config), planner=True)
+    plain.register_parquet("d", str(path))
+    assert "LtseqSessionMemory" not in plain.sql("SELECT k FROM d ORDER BY s").execution_plan().display_indent()

@@ -31,6 +31,7 @@ use super::exec::GroupOrderedExecSpec;
 use super::spec::{build_aggregate, Boundary, NAME};
 use super::split::CompiledSplit;
 use crate::ordered::input::input_context;
+use crate::ordered::memory::{array_bytes, Held};
 
 enum AggState {
     Groups(Box<dyn GroupsAccumulator>),
@@ -95,6 +96,8 @@ pub(super) struct GroupOrderedStream {
     /// Completed groups not emitted yet (without ids or aggregates, see `aggregate`).
     held: usize,
     parallel: Option<Parallel>,
+    /// What the aggregate states hold (the open group's, and groups not emitted), in the pool.
+    memory: Held,
 }
 
 impl GroupOrderedStream {
@@ -335,7 +338,29 @@ impl GroupOrderedStream {
         }
         self.open = true;
         // Every group but the last is complete.
-        self.emit(total - 1)
+        let out = self.emit(total - 1)?;
+        self.account()?;
+        Ok(out)
+    }
+
+    /// Records the bytes of the aggregate states: an open group whose state outgrows the pool
+    /// (a `array_agg` of a giant group) is `ResourcesExhausted`.
+    fn account(&mut self) -> Result<()> {
+        let bytes: usize = self
+            .aggs
+            .iter()
+            .map(|(_, state)| match state {
+                AggState::Groups(acc) => acc.size(),
+                AggState::PerGroup(accs) => accs.iter().map(|a| a.size()).sum(),
+                AggState::Edge { pending, open, .. } => pending
+                    .iter()
+                    .chain(open.iter())
+                    .map(|a| array_bytes(a.as_ref()))
+                    .sum(),
+                AggState::Count { pending, .. } => pending.len() * 8,
+            })
+            .sum();
+        self.memory.set(bytes)
     }
 
     /// Emits the first `n` groups.
@@ -529,6 +554,7 @@ impl GroupOrderedStream {
             },
             held: 0,
             parallel: parallel_state,
+            memory: Held::new(NAME, partition, context),
         })
     }
 }

@@ -20,6 +20,7 @@ use std::task::{Context, Poll};
 
 use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::memory_pool::{
     FairSpillPool, MemoryConsumer, MemoryLimit, MemoryReservation, TrackConsumersPool,
@@ -27,9 +28,12 @@ use datafusion::execution::memory_pool::{
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::LexOrdering;
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
-use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties,
+};
 use futures::{Stream, StreamExt};
 
 /// The runtime of each host session that has a memory limit, by session id.
@@ -168,6 +172,75 @@ pub fn spilling_sort(
         return sorted;
     }
     Arc::new(SortPreservingMergeExec::new(ordering, sorted).with_fetch(fetch))
+}
+
+/// A plan run in its session's memory pool: the root of a plan ltseq's query planner hands a
+/// host across the FFI when the session has a limit (the host's task context arrives without
+/// its pool), so that every node below (the host's sorts and joins as well as ltseq's
+/// operators) spills or fails within the limit. Shows as `LtseqSessionMemory`.
+#[derive(Debug)]
+pub struct SessionMemoryExec {
+    input: Arc<dyn ExecutionPlan>,
+}
+
+impl SessionMemoryExec {
+    pub fn new(input: Arc<dyn ExecutionPlan>) -> Self {
+        Self { input }
+    }
+}
+
+impl DisplayAs for SessionMemoryExec {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "LtseqSessionMemory")
+    }
+}
+
+impl ExecutionPlan for SessionMemoryExec {
+    fn name(&self) -> &str {
+        "LtseqSessionMemory"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.input.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![true]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    #[allow(deprecated)]
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        match (children.pop(), children.is_empty()) {
+            (Some(input), true) => Ok(Arc::new(Self::new(input))),
+            _ => Err(DataFusionError::Internal(
+                "LtseqSessionMemory takes one child".into(),
+            )),
+        }
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let context = session_context(context);
+        let stream = in_io_runtime(|| self.input.execute(partition, context))?;
+        Ok(polled_in_io_runtime(stream))
+    }
 }
 
 /// The bytes of the rows of `array` (of a slice: its part of the buffers, not all of them, so
