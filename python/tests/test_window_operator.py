@@ -176,3 +176,36 @@ def test_dataframes_outlive_their_ltseq():
     )
     gc.collect()
     assert df.to_arrow_table().column(0)[0].as_py() > 0
+
+
+@pytest.mark.parametrize("batch", [1, 3, 64, 8192])
+@pytest.mark.parametrize("groups", [1, 7, 400, 5000])
+def test_look_backs_over_partitions_stream_batch_by_batch(batch, groups):
+    # shift/diff/pct_change with a fixed positive n over partitions are evaluated batch by
+    # batch after the last n rows (no partition is buffered): every n, batch size and
+    # partition size, NULL and NaN values, NULL keys, against pandas
+    rng = np.random.default_rng(batch * 7 + groups)
+    n = 5000
+    g = np.sort(rng.integers(0, groups, n)).astype(float)
+    g[rng.random(n) < 0.02] = np.nan  # NULL keys (one run at the end after the sort below)
+    df = pd.DataFrame({"g": g, "t": np.arange(n), "x": rng.normal(size=n).round(3)})
+    df.loc[rng.random(n) < 0.05, "x"] = np.nan
+    df = df.sort_values(["g", "t"], na_position="last", kind="stable").reset_index(drop=True)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    x = pa.array(df["x"].where(~df["x"].isna() | (np.arange(n) % 2 == 0), None), pa.float64(), from_pandas=True)
+    table = table.set_column(2, "x", x)  # NaN on even rows, NULL on odd ones
+    t = LTSeq.from_arrow(table, ctx=make_ctx(2, batch)).assume_sorted("g", "t")
+    out = t.derive(
+        s1=lambda r: r.x.shift(1, partition_by="g"),
+        s3=lambda r: r.x.shift(3, partition_by="g"),
+        d2=lambda r: r.x.diff(2, partition_by="g"),
+        p1=lambda r: r.x.pct_change(partition_by="g"),
+    ).to_pandas()
+    xs = table.column("x").to_pandas()
+    key = df["g"].fillna(-1.0)
+    by = xs.groupby(key, sort=False)
+    pd.testing.assert_series_equal(out["s1"], by.shift(1), check_names=False)
+    pd.testing.assert_series_equal(out["s3"], by.shift(3), check_names=False)
+    pd.testing.assert_series_equal(out["d2"], xs - by.shift(2), check_names=False)
+    pd.testing.assert_series_equal(out["p1"], xs / by.shift(1) - 1, check_names=False, rtol=1e-12)
+    assert out["t"].tolist() == df["t"].tolist()

@@ -51,6 +51,9 @@ pub(super) struct WindowStream {
     lookback: Option<Vec<usize>>,
     /// Per call, per argument: the last `lookback` rows seen (streaming mode).
     tails: Vec<Vec<Option<ArrayRef>>>,
+    /// The partition keys of the last rows seen, as many as the longest look-back (streaming
+    /// mode over partitions).
+    key_tail: Option<Vec<ArrayRef>>,
     /// The bytes of `queue` (kept as batches come and go).
     queue_bytes: usize,
     /// What the stream holds (`queue` and `done`), in the pool.
@@ -69,7 +72,14 @@ impl WindowStream {
         let segmented = prepared
             .iter()
             .map(PreparedCall::segmented)
-            .collect::<Result<_>>()?;
+            .collect::<Result<Vec<_>>>()?;
+        // one window partition, or partitions and every call evaluated segment by segment
+        // (then a batch's segments are found from its keys and the previous rows')
+        let lookback = if partition_indices.is_empty() || segmented.iter().all(Option::is_some) {
+            fixed_lookback(&prepared)
+        } else {
+            None
+        };
         Ok(Self {
             input: Some(input),
             schema,
@@ -83,11 +93,8 @@ impl WindowStream {
             open_starts: Vec::new(),
             segmented,
             last_key: None,
-            lookback: if partition_indices.is_empty() {
-                fixed_lookback(&prepared)
-            } else {
-                None
-            },
+            lookback,
+            key_tail: None,
             tails: prepared.iter().map(per_argument).collect(),
             literals: prepared.iter().map(per_argument).collect(),
             queue: VecDeque::new(),
@@ -142,9 +149,13 @@ impl WindowStream {
     }
 
     /// Streaming mode: evaluates every call over the batch preceded by the rows it looks back
-    /// to, and queues the batch with its results.
+    /// to, and queues the batch with its results. Over partitions (runs of equal keys, in
+    /// order), the segments of those rows are found from their keys: a row's result depends
+    /// only on the rows of its run at most `lookback` back, so a run that started before the
+    /// rows looked back to counts as starting at the first of them.
     fn push_streaming(&mut self, batch: RecordBatch, lookback: &[usize]) -> Result<()> {
         let rows = batch.num_rows();
+        let keys = self.streaming_keys(&batch, lookback)?;
         for (c, p) in self.prepared.iter().enumerate() {
             let tail_rows = self.tails[c]
                 .iter()
@@ -170,8 +181,13 @@ impl WindowStream {
                 };
                 values.push(value);
             }
-            let mut evaluator = p.evaluator()?;
-            let result = evaluator.evaluate_all(&values, total)?;
+            let result = match (&keys, &mut self.segmented[c]) {
+                (Some(keys), Some(evaluator)) => {
+                    let segments = key_segments(keys, total)?;
+                    evaluator.evaluate_segments(&values, &segments)?
+                }
+                _ => p.evaluator()?.evaluate_all(&values, total)?,
+            };
             if result.len() != total {
                 return Err(DataFusionError::Internal(format!(
                     "{NAME}: {} returned {} values for {total} rows",
@@ -183,6 +199,34 @@ impl WindowStream {
         }
         self.done_rows += rows;
         self.enqueue(batch)
+    }
+
+    /// Streaming mode over partitions: the keys of the batch preceded by those of the last
+    /// rows seen (as many as the longest look-back), kept for the next batch; `None` without
+    /// partitions.
+    fn streaming_keys(
+        &mut self,
+        batch: &RecordBatch,
+        lookback: &[usize],
+    ) -> Result<Option<Vec<ArrayRef>>> {
+        if self.partition_indices.is_empty() {
+            return Ok(None);
+        }
+        let longest = lookback.iter().copied().max().unwrap_or(0);
+        let mut joined = Vec::with_capacity(self.partition_indices.len());
+        let mut kept = Vec::with_capacity(self.partition_indices.len());
+        for (k, &i) in self.partition_indices.iter().enumerate() {
+            let current = canonical_key(batch.column(i));
+            let all = match self.key_tail.as_ref().and_then(|t| t.get(k)) {
+                Some(tail) => concat(&[tail.as_ref(), current.as_ref()])?,
+                None => current,
+            };
+            let keep = longest.min(all.len());
+            kept.push(detached(all.slice(all.len() - keep, keep)));
+            joined.push(all);
+        }
+        self.key_tail = Some(kept);
+        Ok(Some(joined))
     }
 
     /// Takes one input batch: completes the partitions it closes and buffers the rest.
@@ -374,6 +418,21 @@ impl WindowStream {
             columns,
         )?))
     }
+}
+
+/// The segments (runs of equal keys) of the last `total` rows of `keys`.
+fn key_segments(keys: &[ArrayRef], total: usize) -> Result<Segments> {
+    let len = keys.first().map_or(0, |k| k.len());
+    let keys: Vec<ArrayRef> = keys.iter().map(|k| k.slice(len - total, total)).collect();
+    if total == 0 {
+        return Segments::new(vec![], 0);
+    }
+    let starts = partition(&keys)?
+        .ranges()
+        .into_iter()
+        .map(|r| r.start)
+        .collect();
+    Segments::new(starts, total)
 }
 
 /// `p` evaluated partition by partition over `values` (its arguments for every row of
