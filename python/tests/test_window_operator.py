@@ -209,3 +209,41 @@ def test_look_backs_over_partitions_stream_batch_by_batch(batch, groups):
     pd.testing.assert_series_equal(out["d2"], xs - by.shift(2), check_names=False)
     pd.testing.assert_series_equal(out["p1"], xs / by.shift(1) - 1, check_names=False, rtol=1e-12)
     assert out["t"].tolist() == df["t"].tolist()
+
+
+@pytest.mark.parametrize("files", [[3, 1, 2, 40, 1, 7], [500, 500, 500], [1] * 12])
+@pytest.mark.parametrize("partitions", [2, 3, 8])
+def test_look_backs_run_in_parallel_over_a_stored_orders_partitions(tmp_path, files, partitions):
+    # each partition evaluated on its own thread: its first n rows come from the partition
+    # before (which reads n rows past its end, across several tiny partitions if need be)
+    rng = np.random.default_rng(len(files) * 10 + partitions)
+    n = sum(files)
+    g = np.sort(rng.integers(0, max(2, n // 6), n))
+    df = pd.DataFrame({"g": g, "t": np.arange(n), "x": rng.normal(size=n).round(3)})
+    df.loc[rng.random(n) < 0.1, "x"] = np.nan
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    start = 0
+    for i, size in enumerate(files):
+        part = pa.Table.from_pandas(df.iloc[start : start + size], preserve_index=False)
+        pq.write_table(part, folder / f"part-{i:03d}.parquet")
+        start += size
+    t = LTSeq.read_parquet(folder, ctx=make_ctx(partitions, 2)).assume_sorted("g", "t")
+    out = t.derive(
+        s1=lambda r: r.x.shift(1, partition_by="g"),
+        s5=lambda r: r.x.shift(5, partition_by="g"),
+        d2=lambda r: r.x.diff(2, partition_by="g"),
+        whole=lambda r: r.x.shift(4),
+    )
+    plan = out.explain()
+    assert "LtseqWindowExec" in plan and "[reordered]" not in plan
+    got = out.to_pandas()
+    by = df["x"].groupby(df["g"], sort=False)
+    assert got["t"].tolist() == df["t"].tolist()
+    pd.testing.assert_series_equal(got["s1"], by.shift(1), check_names=False)
+    pd.testing.assert_series_equal(got["s5"], by.shift(5), check_names=False)
+    pd.testing.assert_series_equal(got["d2"], df["x"] - by.shift(2), check_names=False)
+    pd.testing.assert_series_equal(got["whole"], df["x"].shift(4), check_names=False)
+    assert t.derive(s=lambda r: r.x.shift(1, partition_by="g")).filter(lambda r: r.s.is_null()).count() == (
+        by.shift(1).isna().sum()
+    )

@@ -12,8 +12,9 @@ use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, PlanProp
 use serde::{Deserialize, Serialize};
 
 use super::call::{PreparedCall, WindowCall};
-use super::stream::WindowStream;
+use super::stream::{streaming_lookback, WindowStream};
 use crate::ordered::input::empty_stream;
+use crate::ordered::input::input_context;
 use crate::ordered::memory::Held;
 use crate::ordered::order::Order;
 use crate::ordered::{
@@ -23,7 +24,8 @@ use crate::ordered::{
 pub(super) const NAME: &str = "LtseqWindowExec";
 
 /// What a Window operator computes, and how it reads its input (in window order, as one
-/// partition or as partitions in order one after another; never in parallel).
+/// partition or as partitions in order one after another; in parallel partitions when every
+/// call looks a fixed number of rows back, see `WindowStream::in_parallel`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowSpec {
     pub layout: Layout,
@@ -120,12 +122,7 @@ impl Kernel for Window {
                     input.output_partitioning().partition_count()
                 )));
             }
-            InputOrder::Single => {}
-            InputOrder::Parallel => {
-                return Err(DataFusionError::Plan(format!(
-                    "{NAME} runs as one ordered stream, not in parallel partitions"
-                )));
-            }
+            InputOrder::Single | InputOrder::Parallel => {}
         }
         let partition_indices = spec
             .partition_by
@@ -143,6 +140,14 @@ impl Kernel for Window {
             .iter()
             .map(|c| PreparedCall::try_new(c, &input_schema))
             .collect::<Result<Vec<_>>>()?;
+        if spec.layout.order == InputOrder::Parallel
+            && streaming_lookback(&prepared, !partition_indices.is_empty())?.is_none()
+        {
+            return Err(DataFusionError::Plan(format!(
+                "{NAME} runs in parallel partitions only when every call looks a fixed number \
+                 of rows back"
+            )));
+        }
         let schema = output_schema(&input_schema, &prepared)?;
         Ok(Self {
             spec,
@@ -200,13 +205,17 @@ impl Kernel for Window {
         let Some(input) = self.spec.layout.open(NAME, &inputs[0], partition, &ctx)? else {
             return Ok(empty_stream(&self.schema));
         };
-        Ok(Box::pin(WindowStream::new(
+        let mut stream = WindowStream::new(
             input,
             Arc::clone(&self.schema),
             Arc::clone(&self.prepared),
             self.partition_indices.clone(),
             Held::new(NAME, partition, &ctx),
-        )?))
+        )?;
+        if self.spec.layout.order == InputOrder::Parallel {
+            stream = stream.in_parallel(Arc::clone(&inputs[0]), partition, input_context(&ctx));
+        }
+        Ok(Box::pin(stream))
     }
 }
 

@@ -12,7 +12,8 @@ use datafusion::arrow::compute::{concat, partition};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
+use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::{Stream, StreamExt};
 
 use ltseq_udf::run_id::canonical_key;
@@ -54,6 +55,10 @@ pub(super) struct WindowStream {
     /// The partition keys of the last rows seen, as many as the longest look-back (streaming
     /// mode over partitions).
     key_tail: Option<Vec<ArrayRef>>,
+    /// In parallel mode: output rows still to leave out at the front (the first rows of the
+    /// partition, which the partition before emits), and the read-ahead past its end.
+    skip: usize,
+    ahead: Option<ReadAhead>,
     /// The bytes of `queue` (kept as batches come and go).
     queue_bytes: usize,
     /// What the stream holds (`queue` and `done`), in the pool.
@@ -73,13 +78,7 @@ impl WindowStream {
             .iter()
             .map(PreparedCall::segmented)
             .collect::<Result<Vec<_>>>()?;
-        // one window partition, or partitions and every call evaluated segment by segment
-        // (then a batch's segments are found from its keys and the previous rows')
-        let lookback = if partition_indices.is_empty() || segmented.iter().all(Option::is_some) {
-            fixed_lookback(&prepared)
-        } else {
-            None
-        };
+        let lookback = streaming_lookback(&prepared, !partition_indices.is_empty())?;
         Ok(Self {
             input: Some(input),
             schema,
@@ -102,8 +101,87 @@ impl WindowStream {
             partition_indices,
             queue_bytes: 0,
             held,
+            skip: 0,
+            ahead: None,
         })
     }
+
+    /// Runs as output partition `partition` of a parallel Window over `input`'s partitions
+    /// (consecutive ranges of the sequence that can be executed again). Every call looks at
+    /// most `L` rows back; this partition's first `L` rows are evaluated without the rows
+    /// before them, so they are left out here and emitted by the partition before, which reads
+    /// `L` rows past its own end (into as many following partitions as that takes). So
+    /// partition `q` emits the rows from its `L`-th to `L` rows past its end, each evaluated
+    /// after its `L` rows before, and the partitions one after another are the sequence.
+    pub(super) fn in_parallel(
+        mut self,
+        input: Arc<dyn ExecutionPlan>,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Self {
+        let longest = self
+            .lookback
+            .as_ref()
+            .and_then(|l| l.iter().copied().max())
+            .unwrap_or(0);
+        self.skip = if partition == 0 { 0 } else { longest };
+        self.ahead = Some(ReadAhead {
+            input,
+            context,
+            next: partition + 1,
+            remaining: longest,
+            reading: false,
+        });
+        self
+    }
+
+    /// At the end of the current input: the next partition to read ahead into, if rows past
+    /// the end are still needed.
+    fn read_ahead(&mut self) -> Result<Option<SendableRecordBatchStream>> {
+        let Some(ahead) = self.ahead.as_mut() else {
+            return Ok(None);
+        };
+        if ahead.remaining == 0 || ahead.next >= ahead.input.output_partitioning().partition_count()
+        {
+            self.ahead = None;
+            return Ok(None);
+        }
+        let stream = ahead
+            .input
+            .execute(ahead.next, Arc::clone(&ahead.context))?;
+        ahead.next += 1;
+        ahead.reading = true;
+        Ok(Some(stream))
+    }
+}
+
+/// The rows a parallel Window partition reads past its end.
+struct ReadAhead {
+    input: Arc<dyn ExecutionPlan>,
+    context: Arc<TaskContext>,
+    /// The next input partition to read.
+    next: usize,
+    /// Rows still to read past the end.
+    remaining: usize,
+    /// Whether the current input is a partition after this one.
+    reading: bool,
+}
+
+/// How many rows back each call looks when the operator can evaluate batch by batch: every
+/// call a positional look-back, and over partitions each with a segmented evaluator (then a
+/// batch's segments are found from its keys and the previous rows').
+pub(super) fn streaming_lookback(
+    prepared: &[PreparedCall],
+    partitioned: bool,
+) -> Result<Option<Vec<usize>>> {
+    if partitioned {
+        for p in prepared {
+            if p.segmented()?.is_none() {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(fixed_lookback(prepared))
 }
 
 /// How many rows back each call looks, when all are positional look-backs (`lag` with a
@@ -231,6 +309,17 @@ impl WindowStream {
 
     /// Takes one input batch: completes the partitions it closes and buffers the rest.
     fn push(&mut self, batch: RecordBatch) -> Result<()> {
+        let mut batch = batch;
+        if let Some(ahead) = self.ahead.as_mut().filter(|a| a.reading) {
+            // past the partition's end: only the rows still needed, then stop reading
+            let take = batch.num_rows().min(ahead.remaining);
+            ahead.remaining -= take;
+            batch = batch.slice(0, take);
+            if ahead.remaining == 0 {
+                self.ahead = None;
+                self.input = None;
+            }
+        }
         let rows = batch.num_rows();
         if rows == 0 {
             return Ok(());
@@ -413,10 +502,14 @@ impl WindowStream {
         }
         self.done_rows -= rows;
         self.account()?;
-        Ok(Some(RecordBatch::try_new(
-            Arc::clone(&self.schema),
-            columns,
-        )?))
+        let out = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
+        if self.skip > 0 {
+            // the partition's first rows: the partition before emits them
+            let drop = self.skip.min(rows);
+            self.skip -= drop;
+            return Ok(Some(out.slice(drop, rows - drop)));
+        }
+        Ok(Some(out))
     }
 }
 
@@ -462,6 +555,8 @@ impl Stream for WindowStream {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
             match self.pop_ready() {
+                // (a batch all of whose rows the partition before emits)
+                Ok(Some(batch)) if batch.num_rows() == 0 => continue,
                 Ok(Some(batch)) => return Poll::Ready(Some(Ok(batch))),
                 Ok(None) => {}
                 Err(e) => return Poll::Ready(Some(Err(e))),
@@ -478,6 +573,14 @@ impl Stream for WindowStream {
                 }
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                 Poll::Ready(None) => {
+                    match self.read_ahead() {
+                        Ok(Some(next)) => {
+                            self.input = Some(next);
+                            continue;
+                        }
+                        Ok(None) => {}
+                        Err(e) => return Poll::Ready(Some(Err(e))),
+                    }
                     self.input = None;
                     if let Err(e) = self.close_open() {
                         return Poll::Ready(Some(Err(e)));

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::error::Result;
 
-use super::call::{WindowArg, WindowCall};
+use super::call::{PreparedCall, WindowArg, WindowCall};
 use super::exec::{window_schema, WindowExec, WindowSpec, NAME};
+use super::stream::streaming_lookback;
 use crate::ordered::{Layout, OperatorProvider, OperatorTable, OrderedInput, Plan, Scan};
 
 /// The Window operator over a named input that delivers its rows in window order: one
@@ -71,7 +72,16 @@ impl OperatorTable for WindowTable {
                 }
             }
         }
-        let (plan, order) = self.input.read(scan.session, &needed, false, NAME).await?;
+        // Look-backs of a fixed number of rows run in parallel over a stored order's partitions
+        let prepared = calls
+            .iter()
+            .map(|c| PreparedCall::try_new(c, &self.input.table.schema))
+            .collect::<Result<Vec<_>>>()?;
+        let parallel = streaming_lookback(&prepared, !self.partition_by.is_empty())?.is_some();
+        let (plan, order) = self
+            .input
+            .read(scan.session, &needed, parallel, NAME)
+            .await?;
         let spec = WindowSpec {
             layout: Layout::hidden(&plan, order, scan.session),
             partition_by: self.partition_by.clone(),
