@@ -434,11 +434,18 @@ def stage_windows(
         select: list[str] = []
         groups: dict[tuple[str, ...], list[Window]] = {}
         seen: set[int] = set()
+        # the same window written twice (two lambdas, or twice in one) is computed once
+        same: dict[str, Window] = {}
+        twins: list[tuple[Window, Window]] = []
         for w in found:
             if id(w) in seen:
                 continue
             seen.add(id(w))
-            w.compile(ctx)  # validates: order present, columns known
+            text = w.compile(ctx)  # validates: order present, columns known
+            if text in same:
+                twins.append((w, same[text]))
+                continue
+            same[text] = w
             part = operator_partition(w) if operator is not None else None
             if part is not None:
                 for name in part:
@@ -456,6 +463,8 @@ def stage_windows(
             keep.append(alive)
             for w in windows:
                 mapping[id(w)] = Column(names[id(w)], w.dtype)
+        for w, first in twins:
+            mapping[id(w)] = mapping[id(first)]
         exprs = [replace_nodes(e, mapping) for e in exprs]
 
 

@@ -7,6 +7,7 @@ only; both must give the same results."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -330,3 +331,21 @@ def test_against_pandas_on_random_data_in_many_partitions():
     }
     for name, series in expected.items():
         np.testing.assert_allclose(got[name].to_numpy(dtype=float), series.to_numpy(dtype=float), rtol=1e-9, atol=1e-9)
+
+
+def test_the_same_window_written_twice_is_computed_once(mode):
+    # the natural sessionization: the same shift inline twice in one filter
+    t = LTSeq.from_dict({"i": [0, 1, 2, 3, 4], "k": [1, 1, 2, 2, 2], "v": [1.0, 5.0, 2.0, 9.0, 10.0]})
+    t = t.assume_sorted("i")
+    q = t.filter(lambda r: r.v.shift(1, partition_by="k").is_null() | (r.v - r.v.shift(1, partition_by="k") > 3))
+    assert [r["i"] for r in q.to_dicts()] == [0, 1, 2, 3]
+    plan = q.explain()
+    if mode == "operator":
+        calls = re.findall(r"calls=\[([^\]]*)\]", plan)
+        assert calls and all(c.count("lag(") == 1 for c in calls)
+    else:
+        assert q._rel.sql.count("lag(") == 1
+    d = t.derive(a=lambda r: r.v.shift(1), b=lambda r: r.v.shift(1), c=lambda r: r.v.shift(2))
+    rows = d.to_dicts()
+    assert [r["a"] for r in rows] == [r["b"] for r in rows] == [None, 1.0, 5.0, 2.0, 9.0]
+    assert [r["c"] for r in rows] == [None, None, 1.0, 5.0, 2.0]
