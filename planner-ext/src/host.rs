@@ -45,6 +45,15 @@ fn builtins() -> &'static SessionState {
     STATE.get_or_init(|| SessionStateBuilder::new().with_default_features().build())
 }
 
+/// DataFusion's ordered-set aggregate `name` (`percentile_cont`, ...), as linked here.
+pub(crate) fn builtin_ordered_set_aggregate(name: &str) -> Option<Arc<AggregateUDF>> {
+    builtins()
+        .aggregate_functions()
+        .get(name)
+        .filter(|f| f.supports_within_group_clause())
+        .cloned()
+}
+
 /// `host`'s functions with every DataFusion built-in (by name and alias) replaced by the one
 /// linked here.
 fn with_builtins<F>(

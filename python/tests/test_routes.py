@@ -151,6 +151,10 @@ PLAIN_SQL = [
     "SELECT a.i AS x FROM t a JOIN t b ON a.i = b.i + 1 ORDER BY x",
     "SELECT i AS x FROM t WHERE i IN (SELECT i FROM t WHERE v > 2) ORDER BY x",
     "SELECT cum_sum(v) OVER (ORDER BY i) AS x FROM t ORDER BY i",
+    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS x FROM t",
+    "SELECT g, percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS x FROM t GROUP BY g ORDER BY g",
+    "SELECT g, approx_percentile_cont(0.9) WITHIN GROUP (ORDER BY v DESC) AS x FROM t GROUP BY g ORDER BY g",
+    "SELECT g, percentile_cont(0.25) WITHIN GROUP (ORDER BY v) + 1 AS x FROM t GROUP BY g ORDER BY g",
 ]
 
 
