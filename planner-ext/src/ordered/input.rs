@@ -79,6 +79,24 @@ pub fn input_context(context: &Arc<TaskContext>) -> Arc<TaskContext> {
     Arc::new(ctx)
 }
 
+/// `context` with `config` and `runtime` in place of its own (functions and ids kept).
+pub fn with_config_and_runtime(
+    context: &TaskContext,
+    config: datafusion::execution::config::SessionConfig,
+    runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+) -> Arc<TaskContext> {
+    Arc::new(TaskContext::new(
+        context.task_id(),
+        context.session_id(),
+        config,
+        context.scalar_functions().clone(),
+        context.higher_order_functions().clone(),
+        context.aggregate_functions().clone(),
+        context.window_functions().clone(),
+        runtime,
+    ))
+}
+
 /// The operators whose output partitions keep their input partitions' rows in order and in
 /// place, by the names they show across the FFI (the only thing a host's plan tells of them):
 /// ltseq's ordered source, and the Window operator (all its rows in partition 0, in order)

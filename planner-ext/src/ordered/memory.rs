@@ -90,16 +90,11 @@ pub fn session_context(context: Arc<TaskContext>) -> Arc<TaskContext> {
     };
     match runtime {
         None => context,
-        Some(runtime) => Arc::new(TaskContext::new(
-            context.task_id(),
-            context.session_id(),
+        Some(runtime) => super::input::with_config_and_runtime(
+            &context,
             context.session_config().clone(),
-            context.scalar_functions().clone(),
-            context.higher_order_functions().clone(),
-            context.aggregate_functions().clone(),
-            context.window_functions().clone(),
             runtime,
-        )),
+        ),
     }
 }
 

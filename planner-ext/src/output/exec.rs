@@ -18,7 +18,7 @@ use datafusion::physical_plan::{ExecutionPlanProperties, Partitioning, PlanPrope
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::ordered::input::{empty_stream, input_context};
+use crate::ordered::input::{empty_stream, input_context, with_config_and_runtime};
 use crate::ordered::memory::{
     batch_bytes, in_io_runtime, is_limited, polled_in_io_runtime, spilling_sort, Held,
 };
@@ -250,16 +250,7 @@ fn sort_context(ctx: &Arc<TaskContext>) -> Arc<TaskContext> {
         return Arc::clone(ctx);
     }
     let config = ctx.session_config().clone().with_batch_size(ROWS);
-    Arc::new(TaskContext::new(
-        ctx.task_id(),
-        ctx.session_id(),
-        config,
-        ctx.scalar_functions().clone(),
-        ctx.higher_order_functions().clone(),
-        ctx.aggregate_functions().clone(),
-        ctx.window_functions().clone(),
-        ctx.runtime_env(),
-    ))
+    with_config_and_runtime(ctx, config, ctx.runtime_env())
 }
 
 /// The batches of `stream`, each accounted in `held` as it comes.
