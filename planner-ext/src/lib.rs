@@ -43,13 +43,13 @@ pub use group_ordered::{
     AggCall, Boundary, GroupOrderedExec, GroupOrderedNode, GroupOrderedSpec,
     GroupOrderedTableProvider, Lag, SplitPredicate,
 };
-pub use link::{LinkExec, LinkJoin, LinkNode, LinkSpec, LinkTableFunction, LinkTableProvider};
-pub use ordered::{Functions, InputOrder};
-pub use pattern::{PatternExec, PatternOutput, PatternTableFunction, PatternTableProvider};
+pub use link::{LinkExec, LinkJoin, LinkNode, LinkSpec, LinkTableProvider};
+pub use ordered::{Functions, InputOrder, TableFunction, Tables};
+pub use pattern::{PatternExec, PatternOutput, PatternTableProvider};
 pub use planner::{LtseqExtensionPlanner, LtseqQueryPlanner};
 pub use sequence::{
-    SequenceExec, SequenceNode, SequenceTableFunction, SequenceTableProvider,
-    DEFAULT_ORDINAL_COLUMN, SEQUENCE_FUNCTION_NAME,
+    SequenceExec, SequenceNode, SequenceTableProvider, DEFAULT_ORDINAL_COLUMN,
+    SEQUENCE_FUNCTION_NAME,
 };
 pub use window::{WindowArg, WindowCall, WindowExec, WindowTableProvider};
 
@@ -63,12 +63,15 @@ pub static OPERATORS: &[&ordered::Operator] = &[
     &output::OPERATOR,
 ];
 
-/// Registers ltseq's table functions (the SQL surface of its operators) in a Rust context.
+/// ltseq's table functions (the SQL surface of its operators).
+pub fn table_functions() -> impl Iterator<Item = &'static TableFunction> {
+    OPERATORS.iter().flat_map(|o| o.table_functions.iter())
+}
+
+/// Registers ltseq's table functions in a Rust context.
 pub fn register_table_functions(ctx: &SessionContext) {
-    for operator in OPERATORS {
-        for function in operator.table_functions {
-            ctx.register_udtf(function.name, (function.make)());
-        }
+    for function in table_functions() {
+        ctx.register_udtf(function.name, function.in_session());
     }
 }
 

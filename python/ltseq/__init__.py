@@ -25,6 +25,7 @@ from .register import (
     register,
     register_sequence,
     sql_functions,
+    table_functions,
 )
 from .table import LinkedTable, LTSeq
 
@@ -36,6 +37,7 @@ __all__ = [
     "register",
     "register_sequence",
     "sql_functions",
+    "table_functions",
     "check_datafusion_version",
     "DATAFUSION_MAJOR",
     "Expr",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import _native
@@ -34,10 +36,12 @@ def register(ctx: Any, *, planner: bool = False) -> Any:
     """Installs every ltseq SQL function into ``ctx`` (a ``datafusion.SessionContext``).
 
     After it, SQL on ``ctx`` can use ``run_id(...) OVER (...)`` and the other ltseq window
-    functions. Calling it again is harmless. With ``planner=True`` it also installs ltseq's
-    query planner and codecs, which plan ltseq's operators as extension nodes inside the
-    host's own plans; it then returns the context handle that carries the codecs (the
-    planner itself applies to the whole session). Returns the context.
+    functions, and ltseq's operators as table functions (``ltseq_group_ordered(...)``,
+    ``ltseq_link(...)``, ...; see ``table_functions()``). Calling it again is harmless. With
+    ``planner=True`` it also installs ltseq's query planner and codecs, which plan ltseq's
+    operators as extension nodes inside the host's own plans; it then returns the context
+    handle that carries the codecs (the planner itself applies to the whole session). Returns
+    the context.
     """
     check_datafusion_version()
     import datafusion
@@ -46,6 +50,9 @@ def register(ctx: Any, *, planner: bool = False) -> Any:
         raise TypeError(f"register() takes a datafusion.SessionContext, not {type(ctx).__name__}")
     for function in _native.window_functions():
         ctx.register_udwf(datafusion.udwf(function))
+    for name in _native.table_function_names():
+        call = functools.partial(_call_table_function, name)
+        ctx.register_udtf(datafusion.udtf(call, name, with_session=True))
     share_memory_limit(ctx)
     if planner and not getattr(ctx, _PLANNER_MARK, False):
         ctx = ctx.with_extensions(_native.Extension())
@@ -55,6 +62,39 @@ def register(ctx: Any, *, planner: bool = False) -> Any:
 
 
 _PLANNER_MARK = "_ltseq_planner_installed"
+
+# The host calls a table function while it plans, inside its own runtime, where looking a table
+# up (which waits on that runtime) is refused: the lookup runs on this thread instead.
+_LOOKUPS = ThreadPoolExecutor(1, thread_name_prefix="ltseq-lookup")
+
+
+def _call_table_function(name: str, *args: Any, session: Any) -> Any:
+    """One of ltseq's table functions called from SQL in ``session``: the Rust function
+    itself, with the input tables' schemas looked up in ``session``."""
+
+    def schema_of(table: str) -> Any:
+        return _LOOKUPS.submit(lambda: session.table(table).schema()).result()
+
+    try:
+        return _native.call_table_function(name, [_argument(a) for a in args], schema_of)
+    except ValueError as e:
+        raise _TableFunctionError(str(e)) from None
+
+
+class _TableFunctionError(ValueError):
+    """A table function's error: the host quotes its ``repr`` in the message the user sees,
+    so that is the plain message (not one with every quote escaped)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _argument(expr: Any) -> tuple[bool, Any]:
+    """A table function's argument as the native side takes it: ``(True, value)`` for a
+    literal, ``(False, text)`` for anything else (which the function reports)."""
+    if expr.variant_name() == "Literal":
+        return True, expr.python_value().as_py()
+    return False, expr.canonical_name()
 
 
 def share_memory_limit(ctx: Any) -> int | None:
@@ -113,3 +153,8 @@ def register_sequence(ctx: Any, name: str, table: str, *, ordinal: str = "__ltse
 def sql_functions() -> list[str]:
     """The names of the SQL window functions ltseq registers."""
     return [f.name for f in _native.window_functions()]
+
+
+def table_functions() -> list[str]:
+    """The names of the SQL table functions ltseq registers (its operators)."""
+    return list(_native.table_function_names())

@@ -8,6 +8,7 @@
 //! - [`functions`]: the window functions, what the DSL asks about a window call, the SQL
 //!   reference;
 //! - [`operators`]: the operators as tables (one `OperatorTable` class, one function each);
+//! - [`table_functions`]: the SQL table functions, called by the host's Python table functions;
 //! - [`memory`]: the memory limit of ltseq's operators in a host session;
 //! - [`codecs`]: the codecs and query planner of the planner route;
 //! - [`convert`]: capsules, Arrow schemas and types, constants and errors crossing from Python.
@@ -19,6 +20,7 @@ mod convert;
 mod functions;
 mod memory;
 mod operators;
+mod table_functions;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -37,6 +39,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(operators::link_table, m)?)?;
     m.add_function(wrap_pyfunction!(operators::pattern_table, m)?)?;
     m.add_function(wrap_pyfunction!(operators::output_table, m)?)?;
+    m.add_function(wrap_pyfunction!(table_functions::table_function_names, m)?)?;
+    m.add_function(wrap_pyfunction!(table_functions::call_table_function, m)?)?;
     m.add_function(wrap_pyfunction!(memory::set_memory_limit, m)?)?;
     m.add_function(wrap_pyfunction!(memory::memory_limit, m)?)?;
     Ok(())

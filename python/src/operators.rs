@@ -1,9 +1,10 @@
 //! The operators, as tables for a host's `ctx.register_table` (the table-provider route).
 //!
-//! ltseq exports no table functions to Python: with the datafusion 55.0.0 wheel an FFI table
-//! function intermittently aborts the host after it returns (see `docs/architecture.md`), while
-//! table providers are reliable. Each function here builds one operator's table over named
-//! inputs; all of them come back as one [`OperatorTable`].
+//! ltseq exports no FFI table functions: with the datafusion 55.0.0 wheel an FFI table function
+//! intermittently aborts the host after it returns (see `docs/architecture.md`), while table
+//! providers are reliable. Each function here builds one operator's table over named inputs
+//! for the DSL; all of them, and the tables of ltseq's SQL table functions
+//! (`table_functions.rs`), come back as one [`OperatorTable`].
 
 use std::sync::Arc;
 
@@ -34,10 +35,11 @@ pub(crate) struct OperatorTable {
 
 impl OperatorTable {
     fn new(provider: impl TableProvider + 'static, kind: &'static str) -> Self {
-        Self {
-            provider: Arc::new(provider),
-            kind,
-        }
+        Self::from_arc(Arc::new(provider), kind)
+    }
+
+    pub(crate) fn from_arc(provider: Arc<dyn TableProvider>, kind: &'static str) -> Self {
+        Self { provider, kind }
     }
 }
 

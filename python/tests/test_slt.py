@@ -26,7 +26,9 @@ def test_there_are_slt_files():
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
-def test_slt_file(path: Path):
+def test_slt_file(path: Path, monkeypatch: pytest.MonkeyPatch):
+    # relative paths in the files are relative to sql-tests/, as for cargo test
+    monkeypatch.chdir(SLT_DIR.parent)
     failures = run_file(path, make_ctx)
     assert not failures, "\n\n".join(failures)
 

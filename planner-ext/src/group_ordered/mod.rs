@@ -30,10 +30,7 @@ pub use exec::{GroupOrdered, GroupOrderedExec, GroupOrderedExecSpec};
 pub use node::GroupOrderedNode;
 pub use spec::{aggregate_function, group_ordered_schema, AggCall, Boundary, GroupOrderedSpec};
 pub use split::{CompiledSplit, Lag, SplitPredicate};
-pub use sql::{
-    parse_aggregates, GroupOrderedTableFunction, GROUP_ORDERED_FUNCTION_NAME,
-    GROUP_SPLIT_FUNCTION_NAME,
-};
+pub use sql::{parse_aggregates, GROUP_ORDERED_FUNCTION_NAME, GROUP_SPLIT_FUNCTION_NAME};
 pub use table::{GroupOrderedTable, GroupOrderedTableProvider};
 
 pub(crate) static OPERATOR: Operator =

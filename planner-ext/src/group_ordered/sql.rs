@@ -14,29 +14,35 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::TableProvider;
 use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::Expr;
 
+use super::exec::{GroupOrderedExec, GroupOrderedExecSpec};
 use super::spec::{group_ordered_schema, AggCall, Boundary, GroupOrderedSpec};
-use crate::ordered::guard::no_panic;
 use crate::ordered::sql_args::{arity, names, names_arg_opt, text_arg};
-use crate::ordered::{Functions, InputTable, OperatorProvider, OperatorTable, Plan, Scan};
+use crate::ordered::{
+    read_sorted, Functions, InputOrder, InputTable, Layout, OperatorProvider, OperatorTable, Plan,
+    Scan, Tables,
+};
 
 pub const GROUP_ORDERED_FUNCTION_NAME: &str = "ltseq_group_ordered";
 pub const GROUP_SPLIT_FUNCTION_NAME: &str = "ltseq_group_split";
 
-/// `ltseq_group_ordered(...)` (`split == false`) or `ltseq_group_split(...)`.
-#[derive(Debug, Default)]
-pub struct GroupOrderedTableFunction {
-    pub split: bool,
+/// `ltseq_group_ordered(...)`.
+pub(super) fn group_ordered_function(
+    args: &[Expr],
+    tables: &dyn Tables,
+) -> Result<Arc<dyn TableProvider>> {
+    call(false, args, tables)
 }
 
-pub(super) fn group_ordered_function() -> Arc<dyn TableFunctionImpl> {
-    Arc::new(GroupOrderedTableFunction { split: false })
-}
-
-pub(super) fn group_split_function() -> Arc<dyn TableFunctionImpl> {
-    Arc::new(GroupOrderedTableFunction { split: true })
+/// `ltseq_group_split(...)`.
+pub(super) fn group_split_function(
+    args: &[Expr],
+    tables: &dyn Tables,
+) -> Result<Arc<dyn TableProvider>> {
+    call(true, args, tables)
 }
 
 /// Parses `count(*) AS n, sum(v) AS total, max(v)` into calls.
@@ -102,45 +108,41 @@ pub fn parse_aggregates(who: &str, text: &str) -> Result<Vec<AggCall>> {
     Ok(calls)
 }
 
-impl TableFunctionImpl for GroupOrderedTableFunction {
-    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let (who, third) = if self.split {
-            (GROUP_SPLIT_FUNCTION_NAME, "split column")
-        } else {
-            (GROUP_ORDERED_FUNCTION_NAME, "key columns")
-        };
-        no_panic(who, || {
-            let usage = format!(
-                "'table', 'order columns', '{third}', 'aggregates' [, 'partition columns']"
-            );
-            let exprs = arity(who, args.exprs(), 4, 5, &usage)?;
-            let table = text_arg(who, &exprs[0], 1)?;
-            let order = names(&text_arg(who, &exprs[1], 2)?);
-            let third = text_arg(who, &exprs[2], 3)?;
-            let boundary = if self.split {
-                Boundary::Split(third.trim().to_string())
-            } else {
-                Boundary::Keys(names(&third))
-            };
-            let aggs = parse_aggregates(who, &text_arg(who, &exprs[3], 4)?)?;
-            let partition_by = names_arg_opt(who, exprs, 5)?;
-            let columns = order.iter().chain(&partition_by);
-            let input = InputTable::lookup_with(args.session(), &table, who, columns)?;
-            let schema = group_ordered_schema(&input.schema, &aggs)?;
-            let mut input_order = partition_by.clone();
-            input_order.extend(order);
-            let spec = GroupOrderedSpec {
-                partition_by,
-                boundary,
-                aggs,
-                input_order,
-            };
-            Ok(Arc::new(OperatorProvider::new(
-                GroupOrderedSql { input, spec },
-                schema,
-            )) as Arc<dyn TableProvider>)
-        })
-    }
+/// `ltseq_group_split(...)` when `split`, else `ltseq_group_ordered(...)`.
+fn call(split: bool, args: &[Expr], tables: &dyn Tables) -> Result<Arc<dyn TableProvider>> {
+    let (who, third) = if split {
+        (GROUP_SPLIT_FUNCTION_NAME, "split column")
+    } else {
+        (GROUP_ORDERED_FUNCTION_NAME, "key columns")
+    };
+    let usage =
+        format!("'table', 'order columns', '{third}', 'aggregates' [, 'partition columns']");
+    let exprs = arity(who, args, 4, 5, &usage)?;
+    let table = text_arg(who, &exprs[0], 1)?;
+    let order = names(&text_arg(who, &exprs[1], 2)?);
+    let third = text_arg(who, &exprs[2], 3)?;
+    let boundary = if split {
+        Boundary::Split(third.trim().to_string())
+    } else {
+        Boundary::Keys(names(&third))
+    };
+    let aggs = parse_aggregates(who, &text_arg(who, &exprs[3], 4)?)?;
+    let partition_by = names_arg_opt(who, exprs, 5)?;
+    let columns = order.iter().chain(&partition_by);
+    let input = InputTable::lookup_with(tables, &table, who, columns)?;
+    let schema = group_ordered_schema(&input.schema, &aggs)?;
+    let mut input_order = partition_by.clone();
+    input_order.extend(order);
+    let spec = GroupOrderedSpec {
+        partition_by,
+        boundary,
+        aggs,
+        input_order,
+    };
+    Ok(Arc::new(OperatorProvider::new(
+        GroupOrderedSql { input, spec },
+        schema,
+    )))
 }
 
 /// The table behind the Rust SQL table functions: the input, ordered as the spec requires,
@@ -170,11 +172,22 @@ impl OperatorTable for GroupOrderedSql {
     const WHO: &'static str = GROUP_ORDERED_FUNCTION_NAME;
 
     async fn operator(&self, scan: Scan<'_>) -> Result<Plan> {
-        let plan = scan.all(&self.input, Self::WHO).await?;
-        let exec = self
-            .spec
-            .plan_with(plan, &Functions::of_session(scan.session))?;
-        Ok(Arc::new(exec))
+        let plan =
+            read_sorted(scan.session, &self.input, &self.spec.input_order, Self::WHO).await?;
+        let spec = GroupOrderedExecSpec {
+            layout: Layout::hidden(&plan, InputOrder::Single, scan.session),
+            partition_by: self.spec.partition_by.clone(),
+            boundary: self.spec.boundary.clone(),
+            aggs: self.spec.aggs.clone(),
+            parallel_ids: false,
+        };
+        let functions = Functions::of_session(scan.session);
+        Ok(Arc::new(GroupOrderedExec::with_functions(
+            spec,
+            vec![plan],
+            true,
+            &functions,
+        )?))
     }
 }
 

@@ -28,7 +28,7 @@ pub use exec::{Link, LinkExec};
 pub use index::TargetIndex;
 pub use node::LinkNode;
 pub use spec::{LinkJoin, LinkSpec, LINK_FUNCTION_NAME};
-pub use sql::{parse_keys, LinkTableFunction};
+pub use sql::parse_keys;
 pub use table::{LinkTable, LinkTableProvider};
 
 pub(crate) static OPERATOR: Operator = Operator::new("Link", &[&ExecKind::<Link>(PhantomData)])

@@ -24,13 +24,7 @@ pub fn lookup_table(
     let resolved = reference
         .clone()
         .resolve(&options.default_catalog, &options.default_schema);
-    let not_found = || {
-        DataFusionError::Plan(format!(
-            "{who}: table '{name}' not found in the session catalog (ltseq removes the tables it \
-             registered when no LTSeq uses them any more; DataFrames from LTSeq.to_datafusion() keep \
-             theirs)"
-        ))
-    };
+    let not_found = || table_not_found(who, name);
     let catalog = session
         .catalog_list()
         .catalog(&resolved.catalog)
@@ -38,6 +32,32 @@ pub fn lookup_table(
     let schema = catalog.schema(&resolved.schema).ok_or_else(not_found)?;
     let table = futures::executor::block_on(schema.table(&resolved.table))?;
     table.ok_or_else(not_found)
+}
+
+/// The error for a table `name` that `who` cannot find.
+pub fn table_not_found(who: &str, name: &str) -> DataFusionError {
+    DataFusionError::Plan(format!(
+        "{who}: table '{name}' not found in the session catalog (ltseq removes the tables it \
+         registered when no LTSeq uses them any more; DataFrames from LTSeq.to_datafusion() keep \
+         theirs)"
+    ))
+}
+
+/// Where a table function finds the tables its arguments name: the session that plans the
+/// call ([`SessionTables`], Rust sessions), or a host that answers by name (the Python route,
+/// where a stock context's table function cannot hand its session across the FFI).
+pub trait Tables {
+    /// The schema of the table `name` (as the SQL wrote it); an error names `who`.
+    fn schema_of(&self, name: &str, who: &str) -> Result<SchemaRef>;
+}
+
+/// The tables of a session's catalogs.
+pub struct SessionTables<'a>(pub &'a dyn Session);
+
+impl Tables for SessionTables<'_> {
+    fn schema_of(&self, name: &str, who: &str) -> Result<SchemaRef> {
+        Ok(lookup_table(self.0, name, who)?.schema())
+    }
 }
 
 /// An input table of an operator: its name, and its schema when the operator was made.
@@ -56,19 +76,18 @@ impl InputTable {
     }
 
     /// The table `name` as the session has it now (a table function's argument).
-    pub fn lookup(session: &dyn Session, name: &str, who: &str) -> Result<Self> {
-        let schema = lookup_table(session, name, who)?.schema();
-        Ok(Self::new(name, schema))
+    pub fn lookup(tables: &dyn Tables, name: &str, who: &str) -> Result<Self> {
+        Ok(Self::new(name, tables.schema_of(name, who)?))
     }
 
     /// [`Self::lookup`], with every name of `columns` checked to be a column of the table.
     pub fn lookup_with<'a>(
-        session: &dyn Session,
+        tables: &dyn Tables,
         name: &str,
         who: &str,
         columns: impl IntoIterator<Item = &'a String>,
     ) -> Result<Self> {
-        let input = Self::lookup(session, name, who)?;
+        let input = Self::lookup(tables, name, who)?;
         for column in columns {
             input.index_of(column, who)?;
         }

@@ -126,20 +126,48 @@ pub fn keeps_partition_order(plan: &Arc<dyn ExecutionPlan>) -> bool {
     passes && plan.children().len() == 1 && keeps_partition_order(plan.children()[0])
 }
 
-/// `plan` in the order of the ordinal column, in one partition (by the Output operator, which
-/// merges partitions that are each in order, sorts others, and spawns no tasks on ltseq's
-/// runtime).
+/// `plan` in the order of the ordinal column, in one partition (see [`sorted_by`]).
 pub fn sort_by_ordinal(
     plan: Arc<dyn ExecutionPlan>,
     ordinal: &str,
 ) -> Result<Arc<dyn ExecutionPlan>> {
-    let read = Read::for_plan(&plan, &[ascending(ordinal)]);
+    sorted_by(plan, &[ordinal.to_string()])
+}
+
+/// `plan` in one partition, ordered by `columns` (ascending, NULLs last): `plan` itself when
+/// it is one partition in that order, else read by the Output operator, which merges
+/// partitions that each are in that order, sorts otherwise (spilling under a memory limit), and
+/// spawns no tasks on ltseq's runtime. Without columns, the partitions one after another.
+pub fn sorted_by(
+    plan: Arc<dyn ExecutionPlan>,
+    columns: &[String],
+) -> Result<Arc<dyn ExecutionPlan>> {
+    // a column repeated adds nothing to the order
+    let mut unique: Vec<String> = Vec::with_capacity(columns.len());
+    for column in columns {
+        if !unique.contains(column) {
+            unique.push(column.clone());
+        }
+    }
+    let columns = &unique;
+    let want: Vec<_> = columns.iter().map(|c| ascending(c)).collect();
+    let read = if want.is_empty() {
+        Read::InOrder
+    } else {
+        Read::for_plan(&plan, &want)
+    };
+    if read == Read::InOrder && plan.output_partitioning().partition_count() == 1 {
+        return Ok(plan);
+    }
     let spec = OutputSpec {
-        keys: vec![SortKey {
-            column: ordinal.to_string(),
-            descending: false,
-            nulls_first: false,
-        }],
+        keys: columns
+            .iter()
+            .map(|column| SortKey {
+                column: column.clone(),
+                descending: false,
+                nulls_first: false,
+            })
+            .collect(),
         read,
         fetch: None,
         skip: 0,
@@ -173,6 +201,19 @@ fn in_one_partition(plan: Arc<dyn ExecutionPlan>, order: &Order) -> Result<Arc<d
         output_partitions: 1,
     };
     Ok(Arc::new(OutputExec::new(spec, vec![plan], true)?))
+}
+
+/// The named input of a SQL table function's operator, all its columns, in one partition
+/// ordered by `order` (ascending, NULLs last), which the operator sees to itself: a host
+/// across the FFI cannot see what order an operator needs, so it would not sort for it (see
+/// [`sorted_by`]: no sort when the host's plan is already in that order).
+pub async fn read_sorted(
+    session: &dyn Session,
+    input: &InputTable,
+    order: &[String],
+    who: &str,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    sorted_by(input.scan_all(session, who).await?, order)
 }
 
 /// The named input of an operator, scanned for its columns `needed` (indices into its schema),

@@ -41,10 +41,10 @@ pub mod rewrite;
 pub mod scalar_serde;
 pub mod sql_args;
 
-pub use catalog::{lookup_table, InputTable, OrderedInput};
+pub use catalog::{lookup_table, table_not_found, InputTable, OrderedInput, SessionTables, Tables};
 pub use exec::{incremental, one_input, Batches, InputNeeds, Kernel, OrderedExec, Plan};
 pub use functions::{unknown_function, Functions};
-pub use input::{InputOrder, REORDERED};
+pub use input::{read_sorted, InputOrder, REORDERED};
 pub use layout::{HasLayout, Layout};
 pub use node::{NodeSpec, OrderedNode};
 pub use provider::{OperatorProvider, OperatorTable, Scan};

@@ -6,14 +6,16 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::{Session, TableFunctionImpl, TableProvider};
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{LogicalPlan, TableScan, UserDefinedLogicalNode};
+use datafusion::logical_expr::{Expr, LogicalPlan, TableScan, UserDefinedLogicalNode};
 use datafusion::physical_plan::ExecutionPlan;
 use serde_json::Value;
 
+use super::catalog::{SessionTables, Tables};
 use super::exec::{Kernel, OrderedExec};
 use super::functions::Functions;
+use super::guard::no_panic;
 use super::node::{NodeSpec, OrderedNode};
 use super::order::Order;
 
@@ -23,15 +25,47 @@ use super::order::Order;
 pub type RewriteScan =
     fn(&TableScan, &dyn TableProvider, &dyn Session) -> Result<Option<LogicalPlan>>;
 
-/// A table function of Rust sessions (`ltseq_link`, ...).
+/// What a table function does with its arguments: the table it returns, the input tables
+/// found in `tables`.
+pub type TableFunctionCall = fn(&[Expr], &dyn Tables) -> Result<Arc<dyn TableProvider>>;
+
+/// One of ltseq's table functions (`ltseq_link`, ...): in a Rust session a
+/// [`TableFunctionImpl`] ([`Self::in_session`]); in a stock Python context a Python table
+/// function calls [`Self::call`] with tables the host looks up.
 pub struct TableFunction {
     pub name: &'static str,
-    pub make: fn() -> Arc<dyn TableFunctionImpl>,
+    call: TableFunctionCall,
 }
 
 impl TableFunction {
-    pub const fn new(name: &'static str, make: fn() -> Arc<dyn TableFunctionImpl>) -> Self {
-        Self { name, make }
+    pub const fn new(name: &'static str, call: TableFunctionCall) -> Self {
+        Self { name, call }
+    }
+
+    /// The function called with `args`; a panic is an error.
+    pub fn call(&self, args: &[Expr], tables: &dyn Tables) -> Result<Arc<dyn TableProvider>> {
+        no_panic(self.name, || (self.call)(args, tables))
+    }
+
+    /// The function as a Rust session's table function (input tables from the session's
+    /// catalogs).
+    pub fn in_session(&'static self) -> Arc<dyn TableFunctionImpl> {
+        Arc::new(InSession(self))
+    }
+}
+
+#[derive(Debug)]
+struct InSession(&'static TableFunction);
+
+impl std::fmt::Debug for TableFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TableFunction({})", self.name)
+    }
+}
+
+impl TableFunctionImpl for InSession {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        self.0.call(args.exprs(), &SessionTables(args.session()))
     }
 }
 

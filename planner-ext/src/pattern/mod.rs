@@ -22,9 +22,7 @@ use std::marker::PhantomData;
 use crate::ordered::{ExecKind, Operator, TableFunction};
 
 pub use exec::{pattern_schema, Pattern, PatternExec, PatternOutput, PatternSpec, COUNT_COLUMN};
-pub use sql::{
-    PatternTableFunction, SEARCH_PATTERN_COUNT_FUNCTION_NAME, SEARCH_PATTERN_FUNCTION_NAME,
-};
+pub use sql::{SEARCH_PATTERN_COUNT_FUNCTION_NAME, SEARCH_PATTERN_FUNCTION_NAME};
 pub use table::{PatternTable, PatternTableProvider};
 
 pub(crate) static OPERATOR: Operator =

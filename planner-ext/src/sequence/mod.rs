@@ -19,9 +19,7 @@ use crate::ordered::{ExecKind, NodeKind, Operator, TableFunction};
 
 pub use exec::{sequence_schema, Sequence, SequenceExec, SequenceSpec, DEFAULT_ORDINAL_COLUMN};
 pub use node::SequenceNode;
-pub use table::{
-    SequenceTable, SequenceTableFunction, SequenceTableProvider, SEQUENCE_FUNCTION_NAME,
-};
+pub use table::{SequenceTable, SequenceTableProvider, SEQUENCE_FUNCTION_NAME};
 
 pub(crate) static OPERATOR: Operator =
     Operator::new("Sequence", &[&ExecKind::<Sequence>(PhantomData)])

@@ -5,19 +5,18 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::{Session, TableProvider};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{LogicalPlan, TableScan};
+use datafusion::logical_expr::{Expr, LogicalPlan, TableScan};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::exec::{sequence_schema, SequenceExec, DEFAULT_ORDINAL_COLUMN};
 use super::node::SequenceNode;
-use crate::ordered::guard::no_panic;
 use crate::ordered::registry::ProviderCodec;
 use crate::ordered::rewrite::{input_scan, scan_as_node, wanted};
 use crate::ordered::sql_args::{arity, text_arg, text_arg_opt};
-use crate::ordered::{InputTable, OperatorProvider, OperatorTable, Plan, Scan};
+use crate::ordered::{InputTable, OperatorProvider, OperatorTable, Plan, Scan, Tables};
 
 /// The table function's SQL name.
 pub const SEQUENCE_FUNCTION_NAME: &str = "ltseq_sequence";
@@ -103,29 +102,18 @@ impl OperatorTable for SequenceTable {
 }
 
 /// `ltseq_sequence('table' [, 'ordinal_column'])`.
-#[derive(Debug, Default)]
-pub struct SequenceTableFunction;
-
-pub(super) fn table_function() -> Arc<dyn TableFunctionImpl> {
-    Arc::new(SequenceTableFunction)
-}
-
-impl TableFunctionImpl for SequenceTableFunction {
-    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let who = SEQUENCE_FUNCTION_NAME;
-        no_panic(who, || {
-            let exprs = arity(who, args.exprs(), 1, 2, "'table' [, 'ordinal_column']")?;
-            let table = text_arg(who, &exprs[0], 1)?;
-            let ordinal =
-                text_arg_opt(who, exprs, 2)?.unwrap_or_else(|| DEFAULT_ORDINAL_COLUMN.to_string());
-            let input = InputTable::lookup(args.session(), &table, who)?;
-            Ok(Arc::new(SequenceTableProvider::try_new(
-                input.name,
-                input.schema,
-                ordinal,
-            )?) as Arc<dyn TableProvider>)
-        })
-    }
+pub(super) fn table_function(args: &[Expr], tables: &dyn Tables) -> Result<Arc<dyn TableProvider>> {
+    let who = SEQUENCE_FUNCTION_NAME;
+    let exprs = arity(who, args, 1, 2, "'table' [, 'ordinal_column']")?;
+    let table = text_arg(who, &exprs[0], 1)?;
+    let ordinal =
+        text_arg_opt(who, exprs, 2)?.unwrap_or_else(|| DEFAULT_ORDINAL_COLUMN.to_string());
+    let input = InputTable::lookup(tables, &table, who)?;
+    Ok(Arc::new(SequenceTableProvider::try_new(
+        input.name,
+        input.schema,
+        ordinal,
+    )?))
 }
 
 /// A scan of a `Sequence` table as the `LtseqSequence` node over a scan of its input.
