@@ -6,10 +6,23 @@
 /// The operators section of the SQL reference.
 pub fn operators_markdown() -> String {
     let mut out = String::from(
-        "## Operators\n\nltseq's ordered operators, reached in SQL through table functions (registered by \
-         `ltseq_planner::register_table_functions(&ctx)`, or in \
+        "## Operators\n\nltseq's ordered operators, reached in SQL through table functions, with the \
+         same names, arguments and results in both worlds: in a stock Python \
+         `datafusion.SessionContext` after `ltseq.register(ctx)`, and in a Rust session after \
+         `ltseq_planner::register_table_functions(&ctx)` (or in \
          `ltseq_planner::session_context_with_ltseq(config)`). The Python DSL uses the same operators \
-         (`docs/dsl.md`).\n",
+         (`docs/dsl.md`).\n\n\
+         **Inputs.** A table argument names a table or a view of the session (a registered table, a \
+         `CREATE TABLE`/`CREATE EXTERNAL TABLE`, a `CREATE VIEW`, a `register_view`), qualified \
+         (`'cat.schema.t'`) or not; quote a name that needs it as SQL does (`'\"My Table\"'`). A \
+         subquery or a CTE is not a table argument: register it as a view. Column lists are \
+         comma-separated names taken as written (case included; a name holding a comma cannot be \
+         given). Every argument is a string literal.\n\n\
+         **Order.** An operator reads its input in the order it needs (ascending by the partition \
+         columns, then the order columns, NULLs last) and sorts it itself, spilling under a memory \
+         limit, unless the input's plan is already in that order: a view ending in `ORDER BY` \
+         those columns is read as it is. Between rows tied on every order column no order is \
+         promised: make the order columns unique for a result that cannot vary.\n",
     );
     for operator in crate::OPERATORS {
         if !operator.reference.is_empty() {

@@ -58,7 +58,8 @@ cross a change of the partition columns. One row per group, in sequence order: `
 Columns are comma-separated names; the table is read ascending by the partition columns, then
 the order columns (sorted only if it is not already). Aggregates are comma-separated
 `function(column) [AS name]` of DataFusion's aggregate functions (`count(*)`, `sum(v)`,
-`first_value(ts)`, ...). Rust sessions only; in a stock context use `run_id` (above).
+`first_value(ts)`, ...). Without ltseq's table functions, `run_id` (above) gives the same
+groups.
 
 ```sql
 SELECT * FROM ltseq_group_ordered('t', 'ts', 'k', 'count(*) AS n, sum(v) AS total', 'u')

@@ -47,8 +47,9 @@ columns a query reads are fetched.
 - `ltseq_link('source', 'target', 'source_key = target_key, ...', 'alias' [, 'left' | 'inner'])`
 
 A key written once (`'product_id'`) names the same column on both sides. Key pairs are compared
-as SQL would compare them (an `INT` key links to a `BIGINT` one). Rust sessions only; in a
-stock context a `LEFT JOIN` after checking the target key is unique gives the same rows.
+as SQL would compare them (an `INT` key links to a `BIGINT` one). Rows come in the source's
+order as its scan delivers it (write `ORDER BY` for an order). A `LEFT JOIN` after checking
+the target key is unique gives the same rows.
 
 ```sql
 SELECT order_id, prod_name, quantity * prod_price AS total

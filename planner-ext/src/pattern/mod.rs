@@ -45,8 +45,7 @@ columns inside a match). Steps are BOOLEAN columns (NULL is no match); matches m
   rows where matches start, in order, without the step columns. A `LIMIT` stops the search.
 - `ltseq_search_pattern_count(...)`: one row, `count` (BIGINT).
 
-Rust sessions only; in a stock context `lead()` over the same window gives the same matches,
-sorting and buffering the rows.
+`lead()` over the same window gives the same matches, sorting and buffering the rows.
 
 ```sql
 CREATE VIEW steps AS SELECT *, url = '/home' AS s1, url = '/cart' AS s2 FROM clicks;

@@ -40,9 +40,9 @@ const REFERENCE: &str = r#"The rows of a table in their input order, plus a BIGI
 (not dense: partition `p` of the input starts at `p * 2^40`). `ORDER BY` the ordinal gives back
 the input's order however many partitions the input is read in.
 
-- Rust session: the table function `ltseq_sequence('table' [, 'ordinal_column'])`.
-- Stock Python context: `ltseq.register_sequence(ctx, 'name', 'table', ordinal='__ltseq_rn')`
-  registers a table `name`.
+- `ltseq_sequence('table' [, 'ordinal_column'])`.
+- Or, in Python, a table `name` of the same rows:
+  `ltseq.register_sequence(ctx, 'name', 'table', ordinal='__ltseq_rn')`.
 
 ```sql
 SELECT k, __ltseq_rn FROM ltseq_sequence('events') ORDER BY __ltseq_rn
