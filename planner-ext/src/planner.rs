@@ -16,6 +16,7 @@ use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, Phy
 
 use crate::host::HostSession;
 use crate::ordered::guard::no_panic_async;
+use crate::ordered::hidden::HiddenPlanExec;
 use crate::ordered::memory::{session_memory_limit, SessionMemoryExec};
 use crate::ordered::Functions;
 use crate::OPERATORS;
@@ -124,10 +125,12 @@ impl QueryPlanner for LtseqQueryPlanner {
             let plan = host.native_calls(rewritten.data)?;
             let plan = planner.create_physical_plan(&plan, &host).await?;
             // the host's pool does not cross the FFI: the session's limit, if ltseq knows one
-            Ok(match session_memory_limit(session.session_id()) {
+            let plan = match session_memory_limit(session.session_id()) {
                 Some(_) => Arc::new(SessionMemoryExec::new(plan)) as Arc<dyn ExecutionPlan>,
                 None => plan,
-            })
+            };
+            // handed to the host as it is (see `HiddenPlanExec`)
+            Ok(Arc::new(HiddenPlanExec::new(plan)) as Arc<dyn ExecutionPlan>)
         };
         no_panic_async("ltseq query planner", fut).await
     }

@@ -102,21 +102,25 @@ def share_memory_limit(ctx: Any) -> int | None:
     (``datafusion.runtime.memory_limit``, set by ``RuntimeEnvBuilder().with_fair_spill_pool(n)``
     or ``SET``), which DataFusion's FFI does not pass on; returns it in bytes (``None``:
     unlimited). ``register()`` calls it; call it again after changing the limit with ``SET``."""
-    value = None
+    value = _setting(ctx, "datafusion.runtime.memory_limit")
+    limit = None if value in (None, "", "unlimited") else _bytes(str(value))
+    _native.set_memory_limit(ctx.session_id(), limit)
+    return limit
+
+
+def _setting(ctx: Any, name: str) -> Any:
+    """The value of the configuration setting ``name`` of ``ctx`` (``None`` if it cannot say)."""
     try:
-        value = _show(ctx, "datafusion.runtime.memory_limit")
+        return _show(ctx, name)
     except Exception:  # SHOW needs information_schema: on for the moment it takes  # noqa: BLE001
         try:
             ctx.sql("SET datafusion.catalog.information_schema = true").collect()
             try:
-                value = _show(ctx, "datafusion.runtime.memory_limit")
+                return _show(ctx, name)
             finally:
                 ctx.sql("SET datafusion.catalog.information_schema = false").collect()
-        except Exception:  # a host that cannot say: no limit known  # noqa: BLE001
-            value = None
-    limit = None if value in (None, "", "unlimited") else _bytes(str(value))
-    _native.set_memory_limit(ctx.session_id(), limit)
-    return limit
+        except Exception:  # noqa: BLE001
+            return None
 
 
 def _show(ctx: Any, name: str) -> Any:
@@ -148,6 +152,42 @@ def register_sequence(ctx: Any, name: str, table: str, *, ordinal: str = "__ltse
     check_datafusion_version()
     schema = ctx.table(table).schema()
     ctx.register_table(name, _native.sequence_table(table, schema, ordinal))
+
+
+def register_ordered(ctx: Any, name: str, data: Any, order_by: str | list[str], *, partitions: int = 1) -> None:
+    """Registers ``data`` in ``ctx`` as the in-memory table ``name``, declared sorted by
+    ``order_by`` (ascending, NULLs last), so that DataFusion and ltseq's operators skip the sort
+    for that order (``OVER (PARTITION BY a ORDER BY b)`` on a table ordered by ``a, b``).
+
+    ``data`` is a pyarrow Table, a pandas or Polars DataFrame, an ``LTSeq`` (in its order) or
+    anything with ``__arrow_c_stream__``; its rows are read in their order and checked: rows
+    out of that order are a ``ValueError`` naming the first one. The rows are split into
+    ``partitions`` consecutive ranges (default one: DataFusion then keeps the order through
+    ``PARTITION BY`` repartitioning instead of sorting each range again).
+    """
+    check_datafusion_version()
+    columns = [order_by] if isinstance(order_by, str) else list(order_by)
+    if partitions < 1:
+        raise ValueError(f"partitions must be at least 1, got {partitions}")
+    ctx.register_table(name, _native.ordered_table(_arrow_stream(data), columns, partitions))
+
+
+def _arrow_stream(data: Any) -> Any:
+    """``data`` as something with ``__arrow_c_stream__``."""
+    if hasattr(data, "to_arrow") and hasattr(data, "sort_keys"):  # an LTSeq, in its order
+        return data.to_arrow()
+    if type(data).__module__.split(".")[0] == "pandas":
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(data, preserve_index=False)
+    if hasattr(data, "__arrow_c_stream__"):
+        return data
+    if hasattr(data, "to_arrow"):  # older Polars
+        return data.to_arrow()
+    raise TypeError(
+        "register_ordered() takes a pyarrow Table, a pandas or Polars DataFrame, an LTSeq or "
+        f"an object with __arrow_c_stream__, not {type(data).__name__}"
+    )
 
 
 def sql_functions() -> list[str]:

@@ -9,6 +9,7 @@
 //!   reference;
 //! - [`operators`]: the operators as tables (one `OperatorTable` class, one function each);
 //! - [`table_functions`]: the SQL table functions, called by the host's Python table functions;
+//! - [`ordered_table`]: in-memory data with its checked order declared to DataFusion;
 //! - [`memory`]: the memory limit of ltseq's operators in a host session;
 //! - [`codecs`]: the codecs and query planner of the planner route;
 //! - [`convert`]: capsules, Arrow schemas and types, constants and errors crossing from Python.
@@ -20,6 +21,7 @@ mod convert;
 mod functions;
 mod memory;
 mod operators;
+mod ordered_table;
 mod table_functions;
 
 #[pymodule]
@@ -41,6 +43,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(operators::output_table, m)?)?;
     m.add_function(wrap_pyfunction!(table_functions::table_function_names, m)?)?;
     m.add_function(wrap_pyfunction!(table_functions::call_table_function, m)?)?;
+    m.add_function(wrap_pyfunction!(ordered_table::ordered_table, m)?)?;
     m.add_function(wrap_pyfunction!(memory::set_memory_limit, m)?)?;
     m.add_function(wrap_pyfunction!(memory::memory_limit, m)?)?;
     Ok(())

@@ -16,6 +16,8 @@
 //! - [`order`]: the proven order of a plan's rows (ltseq's operators declare it; a host's nodes
 //!   are followed by name).
 //! - [`catalog`]: finding input tables by name in a session.
+//! - [`declared`]: in-memory tables whose (checked) order is declared to DataFusion.
+//! - [`hidden`]: [`hidden::HiddenPlanExec`], a plan handed across the FFI in-process, as it is.
 //! - [`functions`]: the scalar functions an operator's own SQL expressions may call.
 //! - [`registry`]: [`Operator`], what an operator registers with the planner, the codecs and the
 //!   SQL reference.
@@ -27,9 +29,11 @@
 //! because a host's plan, seen through the FFI, shows only names.
 
 pub mod catalog;
+pub mod declared;
 pub mod exec;
 pub mod functions;
 pub mod guard;
+pub mod hidden;
 pub mod input;
 pub mod layout;
 pub mod memory;

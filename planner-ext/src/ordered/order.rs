@@ -203,6 +203,17 @@ fn proven(plan: &Arc<dyn ExecutionPlan>) -> Option<Order> {
             .flatten();
     }
     let partitions = plan.output_partitioning().partition_count();
+    if name == "DataSourceExec" || name.starts_with(super::hidden::HIDDEN_PLAN) {
+        // a source's declared order (a file table's `WITH ORDER`, a memory table's sort
+        // order), or a hidden plan's: each partition in it
+        let keys = keys_of(plan.output_ordering()?, &plan.schema());
+        let shape = if partitions == 1 {
+            Shape::InFirst
+        } else {
+            Shape::EachSorted
+        };
+        return Order::new(keys, shape);
+    }
     let child = only_child(plan)?;
     let child_partitions = child.output_partitioning().partition_count();
     match name {
