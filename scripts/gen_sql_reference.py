@@ -7,6 +7,7 @@ python/tests/test_docs.py fails while the file is out of date.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -40,12 +41,37 @@ edit by hand. Register the functions with `ltseq.register(ctx)` (stock Python
 """
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sql_only_chapter() -> str:
+    """The "SQL only" chapter, from the queries `examples/sql_only.py` runs."""
+    spec = importlib.util.spec_from_file_location("sql_only", ROOT / "examples" / "sql_only.py")
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    out = [
+        "## SQL only",
+        "",
+        "Ordered questions answered in SQL alone, on a stock `datafusion.SessionContext` after "
+        "`ltseq.register(ctx)` (or a Rust session with ltseq): the queries `examples/sql_only.py` "
+        "runs on the bundled data. The tables:",
+        "",
+        "```sql",
+        *(f"{sql};" for sql in example.SETUP),
+        "```",
+    ]
+    for title, text, sql in example.QUERIES:
+        out += ["", f"### {title}", "", text, "", "```sql", sql.strip() + ";", "```"]
+    return "\n".join(out) + "\n"
+
+
 def render() -> str:
-    return HEADER + _native.sql_reference_markdown()
+    return HEADER + _native.sql_reference_markdown() + "\n" + sql_only_chapter()
 
 
 def main() -> int:
-    path = Path(__file__).resolve().parents[1] / "docs" / "sql-reference.md"
+    path = ROOT / "docs" / "sql-reference.md"
     path.write_text(render())
     print(f"wrote {path}")
     return 0

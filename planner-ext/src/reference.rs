@@ -22,7 +22,15 @@ pub fn operators_markdown() -> String {
          columns, then the order columns, NULLs last) and sorts it itself, spilling under a memory \
          limit, unless the input's plan is already in that order: a view ending in `ORDER BY` \
          those columns is read as it is. Between rows tied on every order column no order is \
-         promised: make the order columns unique for a result that cannot vary.\n",
+         promised: make the order columns unique for a result that cannot vary.\n\n\
+         **Declared order.** Tell the context how a table is stored, and DataFusion and ltseq's \
+         operators skip the sort for that order: a file table with `CREATE EXTERNAL TABLE ... \
+         WITH ORDER (a, b)` (trusted, as DataFusion trusts it: declare only an order the file \
+         has), in-memory data with `ltseq.register_ordered(ctx, 'name', data, ['a', 'b'])` (a \
+         pyarrow Table, a pandas or Polars DataFrame, an `LTSeq`; checked while it is registered: \
+         rows out of that order are an error naming the first). DataFusion's own windows skip \
+         the sort too with ltseq's query planner (`ltseq.register(ctx, planner=True)`); without \
+         it a stock context cannot see an order ltseq declares across the FFI.\n",
     );
     for operator in crate::OPERATORS {
         if !operator.reference.is_empty() {

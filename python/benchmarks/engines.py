@@ -60,7 +60,8 @@ WORKLOADS = [
     "to_arrow",
 ]
 SOURCES = ["memory", "parquet"]  # tables read into memory once, or read from the files at every query
-ENGINES = ["ltseq_dsl", "ltseq_natural", "ltseq_sql", "datafusion", "duckdb", "polars", "pandas"]
+ENGINES = ["ltseq_dsl", "ltseq_natural", "ltseq_sql", "ltseq_sql_ordered", "datafusion", "duckdb", "polars", "pandas"]
+SQL_FLAVOURS = {"datafusion": "stock", "ltseq_sql": "ltseq", "ltseq_sql_ordered": "ordered"}
 
 # The SQL every SQL engine runs, with its window functions per engine.
 W = "PARTITION BY symbol ORDER BY day"
@@ -114,18 +115,26 @@ LTSEQ_SQL = {
     "positive_changes": f"SELECT count(*) FROM (SELECT diff(close) OVER ({W}) AS d FROM stocks) s WHERE d > 0",
     "rolling_max_100": f"SELECT sum(m) FROM (SELECT rolling_max(close, 100) OVER ({W}) AS m FROM stocks) s",
     "rolling_max_20": f"SELECT sum(m) FROM (SELECT rolling_max(close, 20) OVER ({W}) AS m FROM stocks) s",
-    "rising_runs": f"WITH a AS (SELECT symbol, day, diff(close) OVER ({W}) > 0 AS up FROM stocks), "
-    f"b AS (SELECT symbol, up, run_id(up) OVER ({W}) AS r FROM a) "
-    "SELECT count(*), sum(n) FROM (SELECT count(*) AS n FROM b WHERE up GROUP BY symbol, r "
-    "HAVING count(*) >= 3) s",
+    # runs of rising closes: ltseq's ordered grouping over a view of the rises
+    "rising_runs": "SELECT count(*), sum(n) FROM ltseq_group_ordered('rises', 'day', 'up', "
+    "'count(*) AS n, first_value(up) AS up', 'symbol') WHERE up AND n >= 3",
     "sessions": "SELECT count(*) FROM (SELECT diff(eventtime) OVER (PARTITION BY userid ORDER BY eventtime) "
     "AS gap FROM clicks) s WHERE gap IS NULL OR gap > 1800",
-    # a stock context has no link function: SQL users link with a LEFT JOIN
-    "orders_link": STOCK_SQL["orders_link"],
-    # keyed aggregation and pattern search are plain SQL (GROUP BY, lead) in a stock context
+    "orders_link": "SELECT sum(quantity * prod_price), count(prod_name) "
+    "FROM ltseq_link('orders', 'products', 'product_id', 'prod')",
     "top_urls": STOCK_SQL["top_urls"],
-    "funnel": STOCK_SQL["funnel"],
+    # the funnel: ltseq's ordered search over a view of the steps
+    "funnel": "SELECT count FROM ltseq_search_pattern_count('funnel_steps', 'eventtime', 's1, s2, s3', 'userid')",
 }
+# The views the ltseq SQL engines' queries read.
+LTSEQ_VIEWS = {
+    "rises": f"SELECT symbol, day, diff(close) OVER ({W}) > 0 AS up FROM stocks",
+    "funnel_steps": "SELECT userid, eventtime, "
+    + ", ".join(f"starts_with(url, '{p}') AS s{i + 1}" for i, p in enumerate(FUNNEL))
+    + " FROM clicks",
+}
+# The order the stocks and clicks are stored in (declared by the ltseq engines).
+STORED_ORDER = {"stocks": ["symbol", "day"], "clicks": ["userid", "eventtime"]}
 
 
 STOCK_SQL["to_arrow"] = "SELECT * FROM stocks"
@@ -171,23 +180,39 @@ def _scalar(table: Any) -> Any:
 # --- engines: each returns {workload: callable returning the result} after loading -------------
 
 
-def engine_datafusion(data: Path, with_ltseq: bool, source: str) -> dict[str, Callable[[], Any]]:
+def engine_datafusion(data: Path, flavour: str, source: str) -> dict[str, Callable[[], Any]]:
+    """Stock DataFusion SQL (``flavour="stock"``); ltseq's SQL in a stock context
+    (``"ltseq"``: its window and table functions); or the same SQL with the stored order
+    declared (``"ordered"``: ``register_ordered`` in memory, ``WITH ORDER`` for Parquet) and
+    ltseq's query planner (``register(ctx, planner=True)``)."""
     import datafusion
     import pyarrow.parquet as pq
 
     ctx = datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(THREADS))
-    if with_ltseq:
+    if flavour != "stock":
         import ltseq
 
-        ltseq.register(ctx)
+        ctx = ltseq.register(ctx, planner=flavour == "ordered")
     for name in TABLES:
+        path = data / f"{name}.parquet"
+        declared = STORED_ORDER.get(name) if flavour == "ordered" else None
         if source == "parquet":  # read at every query
-            ctx.register_parquet(name, str(data / f"{name}.parquet"))
+            if declared:
+                order = ", ".join(declared)
+                ctx.sql(f"CREATE EXTERNAL TABLE {name} STORED AS PARQUET LOCATION '{path}' WITH ORDER ({order})")
+            else:
+                ctx.register_parquet(name, str(path))
             continue
-        table = pq.read_table(data / f"{name}.parquet")
+        table = pq.read_table(path)
+        if declared:
+            ltseq.register_ordered(ctx, name, table, declared)
+            continue
         batches = table.to_batches(max_chunksize=max(1, -(-table.num_rows // THREADS)))
         ctx.register_record_batches(name, [[b] for b in batches] or [[]])
-    queries = LTSEQ_SQL if with_ltseq else STOCK_SQL
+    if flavour != "stock":
+        for name, sql in LTSEQ_VIEWS.items():
+            ctx.register_view(name, ctx.sql(sql))
+    queries = STOCK_SQL if flavour == "stock" else LTSEQ_SQL
     out = {w: (lambda q=q: _scalar(ctx.sql(q).to_arrow_table())) for w, q in queries.items()}
     out["to_arrow"] = lambda: _arrow_result(ctx.sql(queries["to_arrow"]).to_arrow_table())
     return out
@@ -533,8 +558,8 @@ def load(engine: str, data: Path, source: str) -> dict[str, Callable[[], Any]]:
         return engine_ltseq_dsl(data, source)
     if engine == "ltseq_natural":
         return engine_ltseq_natural(data, source)
-    if engine in ("ltseq_sql", "datafusion"):
-        return engine_datafusion(data, engine == "ltseq_sql", source)
+    if engine in SQL_FLAVOURS:
+        return engine_datafusion(data, SQL_FLAVOURS[engine], source)
     if engine == "duckdb":
         return engine_duckdb(data, source)
     if engine == "polars":

@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE))
 from engines import ENGINES, SOURCES, THREADS, WORKLOADS  # noqa: E402
 from generate import generate  # noqa: E402
 
-LTSEQ = ("ltseq_dsl", "ltseq_natural", "ltseq_sql")
+LTSEQ = ("ltseq_dsl", "ltseq_natural", "ltseq_sql", "ltseq_sql_ordered")
 
 
 def same(a: Any, b: Any) -> bool:

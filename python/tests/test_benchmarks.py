@@ -28,7 +28,7 @@ def test_benchmark_suite_runs_and_engines_agree(tmp_path: Path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "all engines returned the same results" in proc.stdout
-    for engine in ("ltseq_dsl", "ltseq_sql", "datafusion", "duckdb", "polars", "pandas"):
+    for engine in ("ltseq_dsl", "ltseq_sql", "ltseq_sql_ordered", "datafusion", "duckdb", "polars", "pandas"):
         assert engine in proc.stdout
 
 
