@@ -82,7 +82,11 @@ impl<'a> HostSession<'a> {
         let native = builtins();
         Self {
             inner,
-            rules: PhysicalOptimizer::new().rules,
+            rules: {
+                let mut rules = PhysicalOptimizer::new().rules;
+                rules.push(Arc::new(crate::planner::LtseqPhysicalRule));
+                rules
+            },
             table_options: inner.table_options().clone(),
             scalars: with_builtins(inner.scalar_functions(), native.scalar_functions()),
             aggregates: with_builtins(inner.aggregate_functions(), native.aggregate_functions()),

@@ -46,7 +46,7 @@ pub use group_ordered::{
 pub use link::{LinkExec, LinkJoin, LinkNode, LinkSpec, LinkTableProvider};
 pub use ordered::{Functions, InputOrder, TableFunction, Tables};
 pub use pattern::{PatternExec, PatternOutput, PatternTableProvider};
-pub use planner::{LtseqExtensionPlanner, LtseqQueryPlanner};
+pub use planner::{LtseqExtensionPlanner, LtseqPhysicalRule, LtseqQueryPlanner};
 pub use sequence::{
     SequenceExec, SequenceNode, SequenceTableProvider, DEFAULT_ORDINAL_COLUMN,
     SEQUENCE_FUNCTION_NAME,
@@ -82,6 +82,7 @@ pub fn session_context_with_ltseq(config: SessionConfig) -> Result<SessionContex
         .with_config(config)
         .with_default_features()
         .with_query_planner(Arc::new(LtseqQueryPlanner::new()))
+        .with_physical_optimizer_rule(Arc::new(LtseqPhysicalRule))
         .build();
     let ctx = SessionContext::new_with_state(state);
     ltseq_udf::register_all(&ctx)?;

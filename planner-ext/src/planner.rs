@@ -6,16 +6,18 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::catalog::{default_table_source::source_as_provider, Session};
+use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::error::Result;
 use datafusion::execution::context::QueryPlanner;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 
 use crate::host::HostSession;
-use crate::ordered::guard::no_panic_async;
+use crate::ordered::guard::{no_panic, no_panic_async};
 use crate::ordered::hidden::HiddenPlanExec;
 use crate::ordered::memory::{session_memory_limit, SessionMemoryExec};
 use crate::ordered::Functions;
@@ -98,6 +100,35 @@ impl LtseqQueryPlanner {
 impl Default for LtseqQueryPlanner {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// ltseq's physical optimizer rule, after DataFusion's: every operator's plan rewrite (SQL
+/// windows onto the Window operator). In the sessions ltseq's planner plans
+/// ([`crate::session_context_with_ltseq`], a foreign host's `HostSession`).
+#[derive(Debug, Default)]
+pub struct LtseqPhysicalRule;
+
+impl PhysicalOptimizerRule for LtseqPhysicalRule {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        no_panic("ltseq physical rule", || {
+            OPERATORS
+                .iter()
+                .filter_map(|o| o.rewrite_plan)
+                .try_fold(plan, |plan, rewrite| rewrite(plan))
+        })
+    }
+
+    fn name(&self) -> &str {
+        "ltseq_operators"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
     }
 }
 

@@ -144,3 +144,20 @@ def test_empty_data(planner):
     ctx = make_ctx(planner)
     ltseq.register_ordered(ctx, "t", sorted_rows(0, 1), ["u", "ts"])
     assert ctx.sql(WINDOW_SQL.format(t="t")).to_arrow_table().num_rows == 0
+
+
+def test_window_sql_gives_the_same_rows_in_both_routes():
+    # with ltseq's planner the windows run on ltseq's Window operator; without, in DataFusion's
+    table = sorted_rows(5000, 7)
+    sql = (
+        "SELECT u, ts, v, diff(v) OVER w AS d, cum_sum(v) OVER w AS c, rolling_avg(v, 3) OVER w AS m, "
+        "rolling_std(v, 4, 2) OVER w AS s, cum_max(v) OVER w AS top FROM {t} "
+        "WINDOW w AS (PARTITION BY u ORDER BY ts, v) ORDER BY u, ts, v, d, c"
+    )
+    results = []
+    for planner in (False, True):
+        ctx = make_ctx(planner)
+        ltseq.register_ordered(ctx, "ordered", table, ["u", "ts"])
+        ctx.register_record_batches("plain", [table.to_batches(max_chunksize=600)])
+        results += [ctx.sql(sql.format(t=t)).to_pydict() for t in ("ordered", "plain")]
+    assert all(r == results[0] for r in results)

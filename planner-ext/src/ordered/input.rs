@@ -42,6 +42,10 @@ pub enum InputOrder {
     /// executed again (ltseq's stored-order source): output partition `p` processes input
     /// partition `p`, reading into the following ones for what starts at its end.
     Parallel,
+    /// Each partition is processed on its own: it holds whole `PARTITION BY` partitions, each
+    /// contiguous and in window order (DataFusion's input to its window operators, hashed by
+    /// the partition keys and sorted). Output partition `p` processes input partition `p`.
+    EachPartition,
 }
 
 /// Batches of at least this many rows are asked of the inputs of ltseq's operators: they
@@ -288,7 +292,7 @@ pub fn ordered_stream(
     let context = input_context(context);
     match order {
         InputOrder::Single => input.execute(0, context),
-        InputOrder::Parallel => input.execute(partition, context),
+        InputOrder::Parallel | InputOrder::EachPartition => input.execute(partition, context),
         InputOrder::Concat(name) => {
             let index = input.schema().index_of(name)?;
             Ok(concat_partitions(Arc::clone(input), index, context, who))

@@ -49,7 +49,9 @@ impl Layout {
     /// parallel one output partition per input partition, else the session's partition count.
     pub fn hidden(plan: &Arc<dyn ExecutionPlan>, order: InputOrder, session: &dyn Session) -> Self {
         let output_partitions = match order {
-            InputOrder::Parallel => plan.output_partitioning().partition_count().max(1),
+            InputOrder::Parallel | InputOrder::EachPartition => {
+                plan.output_partitioning().partition_count().max(1)
+            }
             _ => session.config_options().execution.target_partitions,
         };
         Self {
@@ -61,6 +63,11 @@ impl Layout {
 
     pub fn parallel(&self) -> bool {
         self.order == InputOrder::Parallel
+    }
+
+    /// Output partition `p` reads input partition `p` (in parallel, or each on its own).
+    fn partition_per_partition(&self) -> bool {
+        matches!(self.order, InputOrder::Parallel | InputOrder::EachPartition)
     }
 
     /// The concat ordinal, when there is one.
@@ -81,6 +88,10 @@ impl Layout {
                 proven.or_else(|| Order::new(vec![ascending(ordinal)], Shape::InOrder))
             }
             InputOrder::Single | InputOrder::Parallel => proven,
+            // each partition in its own order, as the input's
+            InputOrder::EachPartition => {
+                return order_of(input)?.shaped(Shape::EachSorted).within(schema);
+            }
         };
         // In one stream all rows go to the first output partition.
         let order = if self.parallel() {
@@ -99,7 +110,7 @@ impl Layout {
             InputOrder::Concat(ordinal) => ordering(&[ascending(ordinal)], schema)
                 .into_iter()
                 .collect(),
-            InputOrder::Single | InputOrder::Parallel => input
+            InputOrder::Single | InputOrder::Parallel | InputOrder::EachPartition => input
                 .equivalence_properties()
                 .oeq_class()
                 .iter()
@@ -129,7 +140,9 @@ impl Layout {
     ) -> Vec<InputNeeds> {
         let ordering = ascending_requirement(&input.schema(), &self.required_order);
         vec![match self.order {
-            InputOrder::Concat(_) => InputNeeds::any(ordering, keeps_order),
+            InputOrder::Concat(_) | InputOrder::EachPartition => {
+                InputNeeds::any(ordering, keeps_order)
+            }
             _ => InputNeeds::single(ordering, keeps_order),
         }]
     }
@@ -151,7 +164,7 @@ impl Layout {
                 "{who}: partition {partition} requested, it has {declared}"
             )));
         }
-        if partition > 0 && !self.parallel() {
+        if partition > 0 && !self.partition_per_partition() {
             return Ok(None);
         }
         let partitions = input.output_partitioning().partition_count();

@@ -83,7 +83,12 @@ pub struct Operator {
     pub rewrite_scan: Option<RewriteScan>,
     /// Tables of its written by value in logical plans (others travel as in-process handles).
     pub providers: &'static [&'static dyn ProviderCodec],
+    /// Rewrites a physical plan ltseq's planner made (nodes of DataFusion's it stands in for).
+    pub rewrite_plan: Option<PlanRewrite>,
 }
+
+/// A rewrite of a whole physical plan.
+pub type PlanRewrite = fn(Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>>;
 
 impl Operator {
     /// An operator with physical operators only (no SQL surface, no logical node, no tables
@@ -97,6 +102,7 @@ impl Operator {
             execs,
             rewrite_scan: None,
             providers: &[],
+            rewrite_plan: None,
         }
     }
 
@@ -129,6 +135,14 @@ impl Operator {
     /// Its tables written by value in logical plans.
     pub const fn with_providers(self, providers: &'static [&'static dyn ProviderCodec]) -> Self {
         Self { providers, ..self }
+    }
+
+    /// Its rewrite of the physical plans ltseq's planner makes.
+    pub const fn with_plan_rewrite(self, rewrite_plan: PlanRewrite) -> Self {
+        Self {
+            rewrite_plan: Some(rewrite_plan),
+            ..self
+        }
     }
 }
 

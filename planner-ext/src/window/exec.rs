@@ -122,7 +122,7 @@ impl Kernel for Window {
                     input.output_partitioning().partition_count()
                 )));
             }
-            InputOrder::Single | InputOrder::Parallel => {}
+            InputOrder::Single | InputOrder::Parallel | InputOrder::EachPartition => {}
         }
         let partition_indices = spec
             .partition_by
@@ -167,7 +167,7 @@ impl Kernel for Window {
     /// ([`keeps_partition_order`](crate::ordered::input::keeps_partition_order)).
     fn tag(&self) -> String {
         match self.spec.layout.order {
-            InputOrder::Single => REORDERED.to_string(),
+            InputOrder::Single | InputOrder::EachPartition => REORDERED.to_string(),
             _ => String::new(),
         }
     }

@@ -18,9 +18,11 @@
 //! - [`call`]: the functions it runs, calls resolved against the input, [`describe_call`].
 //! - [`exec`]: the kernel ([`WindowExec`]); [`stream`]: its stream.
 //! - [`table`]: the table-provider route ([`WindowTableProvider`]).
+//! - [`rewrite`]: SQL windows of ltseq's functions moved onto the operator by ltseq's planner.
 
 mod call;
 mod exec;
+mod rewrite;
 mod stream;
 mod table;
 
@@ -34,4 +36,7 @@ pub use call::{
 pub use exec::{window_schema, Window, WindowExec, WindowSpec};
 pub use table::{WindowTable, WindowTableProvider};
 
-pub(crate) static OPERATOR: Operator = Operator::new("Window", &[&ExecKind::<Window>(PhantomData)]);
+pub use rewrite::windows_on_operator;
+
+pub(crate) static OPERATOR: Operator = Operator::new("Window", &[&ExecKind::<Window>(PhantomData)])
+    .with_plan_rewrite(rewrite::windows_on_operator);
