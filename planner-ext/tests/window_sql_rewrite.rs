@@ -13,8 +13,8 @@ use datafusion::catalog::MemTable;
 use datafusion::error::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-/// Rows (g, t, x) in no order, in `pieces` partitions: g partitions of 1 to 40 rows, t with
-/// ties, x with NULLs.
+/// Rows (g, t, x, i) in no order, in `pieces` partitions: g partitions of 1 to 40 rows, t with
+/// ties, x with NULLs, i unique (it breaks ties, so both engines see one row order).
 fn table(rows: usize, pieces: usize) -> Result<MemTable> {
     let mut state = 12345u64;
     let mut next = |m: u64| {
@@ -36,6 +36,7 @@ fn table(rows: usize, pieces: usize) -> Result<MemTable> {
         Field::new("g", DataType::Int64, false),
         Field::new("t", DataType::Int64, false),
         Field::new("x", DataType::Float64, true),
+        Field::new("i", DataType::Int64, false),
     ]));
     let batch = RecordBatch::try_new(
         Arc::clone(&schema),
@@ -43,6 +44,7 @@ fn table(rows: usize, pieces: usize) -> Result<MemTable> {
             Arc::new(Int64Array::from(g)) as ArrayRef,
             Arc::new(Int64Array::from(t)),
             Arc::new(Float64Array::from(x)),
+            Arc::new(Int64Array::from((0..rows as i64).collect::<Vec<_>>())),
         ],
     )?;
     let step = rows.div_ceil(pieces).max(1);
@@ -83,19 +85,19 @@ async fn contexts(rows: usize, pieces: usize) -> Result<(SessionContext, Session
 }
 
 const QUERIES: &[&str] = &[
-    // ties in t: x breaks them (a total order), so both engines see the same row order
+    // ties in t and x: i breaks them (a total order), so both engines see the same row order
     "SELECT g, t, x, diff(x) OVER w AS d, cum_sum(x) OVER w AS c, rolling_avg(x, 3) OVER w AS m, \
-     run_id(x) OVER w AS r FROM t WINDOW w AS (PARTITION BY g ORDER BY t, x) ORDER BY g, t, x",
-    "SELECT g, t, x, rolling_max(x, 5, 2) OVER (ORDER BY g, t, x) AS m, \
-     pct_change(x) OVER (ORDER BY g, t, x) AS p FROM t ORDER BY g, t, x",
+     run_id(x) OVER w AS r FROM t WINDOW w AS (PARTITION BY g ORDER BY t, x, i) ORDER BY g, t, x, i",
+    "SELECT g, t, x, rolling_max(x, 5, 2) OVER (ORDER BY g, t, x, i) AS m, \
+     pct_change(x) OVER (ORDER BY g, t, x, i) AS p FROM t ORDER BY g, t, x, i",
     // two windows with different partitions: two operators
-    "SELECT g, t, x, cum_count(x) OVER (PARTITION BY g ORDER BY t, x) AS a, \
-     cum_max(x) OVER (PARTITION BY t % 3 ORDER BY g, t, x) AS b FROM t ORDER BY g, t, x",
-    "SELECT count(*) AS n, sum(d) AS s FROM (SELECT diff(x) OVER (PARTITION BY g ORDER BY t, x) \
+    "SELECT g, t, x, cum_count(x) OVER (PARTITION BY g ORDER BY t, x, i) AS a, \
+     cum_max(x) OVER (PARTITION BY t % 3 ORDER BY g, t, x, i) AS b FROM t ORDER BY g, t, x, i",
+    "SELECT count(*) AS n, sum(d) AS s FROM (SELECT diff(x) OVER (PARTITION BY g ORDER BY t, x, i) \
      AS d FROM t) s WHERE d > 0",
     "SELECT g, t, x, diff(x, 2) OVER w AS d, cum_sum(x) OVER w AS c, rolling_std(x, 4, 2) OVER w \
      AS s, rolling_min(x, 3) OVER w AS lo, cum_min(x) OVER w AS m, rolling_count(x, 2) OVER w AS k \
-     FROM t WINDOW w AS (PARTITION BY g ORDER BY t, x) ORDER BY g, t, x",
+     FROM t WINDOW w AS (PARTITION BY g ORDER BY t, x, i) ORDER BY g, t, x, i",
 ];
 
 #[tokio::test]

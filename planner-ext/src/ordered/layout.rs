@@ -158,7 +158,11 @@ impl Layout {
         partition: usize,
         context: &Arc<TaskContext>,
     ) -> Result<Option<SendableRecordBatchStream>> {
-        let declared = self.output_partitions.max(1);
+        let declared = if self.order == InputOrder::EachPartition {
+            input.output_partitioning().partition_count()
+        } else {
+            self.output_partitions.max(1)
+        };
         if partition >= declared {
             return Err(DataFusionError::Internal(format!(
                 "{who}: partition {partition} requested, it has {declared}"

@@ -6,15 +6,19 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{FieldRef, Schema, SchemaRef};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
+use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, PlanProperties};
+use datafusion::physical_plan::{
+    Distribution, ExecutionPlan, ExecutionPlanProperties, Partitioning, PlanProperties,
+};
 use serde::{Deserialize, Serialize};
 
 use super::call::{PreparedCall, WindowCall};
 use super::stream::{streaming_lookback, WindowStream};
-use crate::ordered::input::empty_stream;
 use crate::ordered::input::input_context;
+use crate::ordered::input::{ascending_requirement, empty_stream};
 use crate::ordered::memory::Held;
 use crate::ordered::order::Order;
 use crate::ordered::{
@@ -185,15 +189,39 @@ impl Kernel for Window {
         // Rows pass through in the order the operator reads them, their columns in place.
         let mut eq = EquivalenceProperties::new(Arc::clone(&self.schema));
         eq.add_orderings(self.spec.layout.orderings(&inputs[0], &self.schema));
+        let partitioning = if self.spec.layout.order == InputOrder::EachPartition {
+            Partitioning::UnknownPartitioning(inputs[0].output_partitioning().partition_count())
+        } else {
+            self.spec.layout.partitioning()
+        };
         Ok(PlanProperties::new(
             eq,
-            self.spec.layout.partitioning(),
+            partitioning,
             EmissionType::Incremental,
             Boundedness::Bounded,
         ))
     }
 
     fn input_needs(&self, inputs: &[Plan]) -> Vec<InputNeeds> {
+        if self.spec.layout.order == InputOrder::EachPartition {
+            // whole PARTITION BY partitions in each input partition, in window order
+            let schema = inputs[0].schema();
+            let keys: Vec<Arc<dyn PhysicalExpr>> = self
+                .partition_indices
+                .iter()
+                .map(|&i| Arc::new(Column::new(schema.field(i).name(), i)) as Arc<dyn PhysicalExpr>)
+                .collect();
+            let distribution = if keys.is_empty() {
+                Distribution::SinglePartition
+            } else {
+                Distribution::KeyPartitioned(keys)
+            };
+            return vec![InputNeeds {
+                distribution,
+                ordering: ascending_requirement(&schema, &self.spec.layout.required_order),
+                keeps_order: true,
+            }];
+        }
         self.spec.layout.input_needs(&inputs[0], true)
     }
 

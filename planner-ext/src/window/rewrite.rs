@@ -54,6 +54,19 @@ fn replacement(node: &Plan) -> Result<Option<Plan>> {
     let Some(partition_by) = column_names(first.partition_by()) else {
         return Ok(None);
     };
+    // the order the operator requires of its input (kept by any later optimizer pass): the
+    // partition keys, then the ORDER BY, which must be columns, ascending, NULLs last (as
+    // DataFusion sorts partition keys)
+    let mut required_order = partition_by.clone();
+    for sort in first.order_by() {
+        let Some(column) = sort.expr.downcast_ref::<Column>() else {
+            return Ok(None);
+        };
+        if sort.options.descending || sort.options.nulls_first {
+            return Ok(None);
+        }
+        required_order.push(column.name().to_string());
+    }
     let mut calls = Vec::with_capacity(exprs.len());
     for expr in exprs {
         match call_of(expr.as_ref(), &partition_by)? {
@@ -67,7 +80,7 @@ fn replacement(node: &Plan) -> Result<Option<Plan>> {
     let spec = WindowSpec {
         layout: Layout {
             order: InputOrder::EachPartition,
-            required_order: vec![],
+            required_order,
             output_partitions: input.output_partitioning().partition_count().max(1),
         },
         partition_by,
