@@ -17,7 +17,11 @@ HEADER = """# ltseq SQL reference
 
 Generated from each function's Rust `Documentation` by `scripts/gen_sql_reference.py`; do not
 edit by hand. Register the functions with `ltseq.register(ctx)` (stock Python
-`datafusion.SessionContext`) or `ltseq_udf::register_all(&ctx)` (Rust).
+`datafusion.SessionContext`) or `ltseq_udf::register_all(&ctx)` (Rust). In a Rust session
+`information_schema.routines` describes each function; DataFusion's FFI does not carry a
+function's documentation to a stock Python context, so there `register(ctx)` also adds the
+table `ltseq_functions` (`function_name`, `function_type`, `description`, `syntax`):
+`SELECT * FROM ltseq_functions`.
 
 ## Rules every function follows
 

@@ -12,6 +12,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # shellcheck disable=SC1091
 . .venv/bin/activate
-# Builds the Rust extension (maturin; about 14 minutes cold on 2 cores, seconds after) and
-# installs ltseq with its test dependencies.
-python -m pip install --quiet -e '.[test]'
+# Builds the Rust extension in the `dev` profile, shared with `cargo test` (maturin; about 14
+# minutes cold on 2 cores, seconds after) and installs ltseq with its test dependencies.
+MATURIN_PEP517_ARGS="--profile dev" python -m pip install --quiet -e '.[test]'

@@ -30,7 +30,17 @@ pub fn operators_markdown() -> String {
          pyarrow Table, a pandas or Polars DataFrame, an `LTSeq`; checked while it is registered: \
          rows out of that order are an error naming the first). DataFusion's own windows skip \
          the sort too with ltseq's query planner (`ltseq.register(ctx, planner=True)`); without \
-         it a stock context cannot see an order ltseq declares across the FFI.\n",
+         it a stock context cannot see an order ltseq declares across the FFI.\n\n\
+         **Windows on ltseq's operator.** With ltseq's query planner, a SQL window whose calls \
+         ltseq's Window operator computes runs on it (`LtseqWindowExec` in `EXPLAIN`) instead of \
+         DataFusion's window operators, with the same values: ltseq's functions; `lag`, `lead`, \
+         `row_number`, `ntile` (not with `IGNORE NULLS`); `sum`, `avg`, `min`, `max`, `count` of \
+         a column over `ROWS BETWEEN n PRECEDING AND CURRENT ROW`; `sum` and `count` over `ROWS \
+         UNBOUNDED PRECEDING`. The window's `ORDER BY` must be of columns, ascending, NULLs last. \
+         Other windows (`first_value`, ranks, `RANGE` frames, a running `min`/`max`) stay with \
+         DataFusion. One difference: after a NaN has left a sliding frame, DataFusion's `sum` and \
+         `avg` stay NaN; ltseq's are the frame's (`sum(v) OVER (ORDER BY t ROWS BETWEEN 1 \
+         PRECEDING AND CURRENT ROW)` over 1, NaN, 2, 3 gives 1, NaN, NaN, 5).\n",
     );
     for operator in crate::OPERATORS {
         if !operator.reference.is_empty() {

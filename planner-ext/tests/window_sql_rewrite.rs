@@ -98,6 +98,29 @@ const QUERIES: &[&str] = &[
     "SELECT g, t, x, diff(x, 2) OVER w AS d, cum_sum(x) OVER w AS c, rolling_std(x, 4, 2) OVER w \
      AS s, rolling_min(x, 3) OVER w AS lo, cum_min(x) OVER w AS m, rolling_count(x, 2) OVER w AS k \
      FROM t WINDOW w AS (PARTITION BY g ORDER BY t, x, i) ORDER BY g, t, x, i",
+    // DataFusion's own functions that need no frame
+    "SELECT g, t, x, lag(x) OVER w AS a, lead(x, 2) OVER w AS b, lag(x, 1, 0.5) OVER w AS c, \
+     lead(t, 1, -1) OVER w AS e, row_number() OVER w AS r, ntile(3) OVER w AS n, \
+     diff(x) OVER w AS d FROM t WINDOW w AS (PARTITION BY g ORDER BY t, x, i) ORDER BY g, t, x, i",
+    // aggregates over row frames ending at the current row
+    "SELECT g, t, x, sum(x) OVER (PARTITION BY g ORDER BY t, x, i ROWS BETWEEN 2 PRECEDING AND \
+     CURRENT ROW) AS s, avg(x) OVER (PARTITION BY g ORDER BY t, x, i ROWS BETWEEN 2 PRECEDING \
+     AND CURRENT ROW) AS m, min(x) OVER (PARTITION BY g ORDER BY t, x, i ROWS BETWEEN 4 PRECEDING \
+     AND CURRENT ROW) AS lo, max(x) OVER (PARTITION BY g ORDER BY t, x, i ROWS BETWEEN 0 \
+     PRECEDING AND CURRENT ROW) AS hi, count(x) OVER (PARTITION BY g ORDER BY t, x, i ROWS \
+     BETWEEN 3 PRECEDING AND CURRENT ROW) AS k, sum(t) OVER (PARTITION BY g ORDER BY t, x, i \
+     ROWS BETWEEN 1000 PRECEDING AND CURRENT ROW) AS st FROM t ORDER BY g, t, x, i",
+    "SELECT g, t, x, sum(x) OVER w AS s, sum(t) OVER w AS st, count(x) OVER w AS k, \
+     count(*) OVER w AS n FROM t \
+     WINDOW w AS (PARTITION BY g ORDER BY t, x, i ROWS UNBOUNDED PRECEDING) ORDER BY g, t, x, i",
+    // the benchmark's rolling mean, written as plain SQL (rounded: the outer sum adds in any order)
+    "SELECT round(sum(m), 6) AS s FROM (SELECT CASE WHEN count(x) OVER f >= 3 THEN avg(x) OVER f END AS m \
+     FROM t WINDOW f AS (PARTITION BY g ORDER BY t, i ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)) s",
+    // stays with DataFusion (a running min or max: DataFusion declares its order with NULLs
+    // last, which the operator does not claim; count(*) over a sliding frame)
+    "SELECT g, t, x, min(x) OVER w AS lo, max(t) OVER w AS hi, count(*) OVER (PARTITION BY g \
+     ORDER BY t, x, i ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS n FROM t \
+     WINDOW w AS (PARTITION BY g ORDER BY t, x, i ROWS UNBOUNDED PRECEDING) ORDER BY g, t, x, i",
 ];
 
 #[tokio::test]
@@ -118,7 +141,9 @@ async fn ltseqs_windows_give_datafusions_rows() -> Result<()> {
 #[tokio::test]
 async fn the_plan_shows_the_window_operator_where_it_applies() -> Result<()> {
     let (ours, _) = contexts(100, 2).await?;
-    for sql in [QUERIES[1], QUERIES[3], QUERIES[4]] {
+    for sql in [
+        QUERIES[1], QUERIES[3], QUERIES[4], QUERIES[5], QUERIES[6], QUERIES[7], QUERIES[8],
+    ] {
         let on = plan(&ours, sql).await?;
         assert!(on.contains("LtseqWindowExec"), "{on}");
         assert!(
@@ -126,12 +151,28 @@ async fn the_plan_shows_the_window_operator_where_it_applies() -> Result<()> {
             "{on}"
         );
     }
-    // a DataFusion function, an argument that is not a column, or a window whose declared
-    // order (run_id's result rises within its partition) the operator does not declare, stays
-    // with DataFusion
+    // a result that rises within its partition (run_id, row_number) keeps that order on the
+    // operator, so a GROUP BY of it still streams
+    let runs =
+        "SELECT g, r, count(*) AS n FROM (SELECT g, run_id(x) OVER (PARTITION BY g ORDER BY t, i) \
+                AS r FROM t) s GROUP BY g, r";
+    let on = plan(&ours, runs).await?;
+    assert!(
+        on.contains("LtseqWindowExec") && on.contains("ordering_mode=Sorted"),
+        "{on}"
+    );
+    // a function or frame the operator does not compute, or an argument that is not a column,
+    // stays with DataFusion
     for sql in [
-        "SELECT run_id(x) OVER (PARTITION BY g ORDER BY t) AS r FROM t",
-        "SELECT lag(x) OVER (PARTITION BY g ORDER BY t) AS l FROM t",
+        "SELECT first_value(x) OVER (PARTITION BY g ORDER BY t) AS l FROM t",
+        "SELECT lag(x) IGNORE NULLS OVER (PARTITION BY g ORDER BY t) AS l FROM t",
+        "SELECT rank() OVER (PARTITION BY g ORDER BY t) AS l FROM t",
+        "SELECT sum(x) OVER (PARTITION BY g ORDER BY t) AS l FROM t",
+        "SELECT sum(x) OVER (PARTITION BY g ORDER BY t ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS l FROM t",
+        "SELECT sum(x) OVER (PARTITION BY g ORDER BY t RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) AS l FROM t",
+        "SELECT avg(x) OVER (PARTITION BY g ORDER BY t ROWS UNBOUNDED PRECEDING) AS l FROM t",
+        "SELECT count(DISTINCT x) OVER (PARTITION BY g ORDER BY t ROWS UNBOUNDED PRECEDING) AS l FROM t",
+        "SELECT lag(x) OVER (PARTITION BY g ORDER BY t DESC) AS l FROM t",
         "SELECT diff(x + 1) OVER (PARTITION BY g ORDER BY t) AS d FROM t",
         "SELECT sum(x) OVER (PARTITION BY g ORDER BY t) AS s, diff(x) OVER (PARTITION BY g ORDER BY t) AS d FROM t",
     ] {

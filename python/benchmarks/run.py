@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE))
 from engines import ENGINES, SOURCES, THREADS, WORKLOADS  # noqa: E402
 from generate import generate  # noqa: E402
 
-LTSEQ = ("ltseq_dsl", "ltseq_natural", "ltseq_sql", "ltseq_sql_ordered")
+LTSEQ = ("ltseq_dsl", "ltseq_natural", "ltseq_sql", "ltseq_sql_ordered", "ltseq_std_sql")
 
 
 def same(a: Any, b: Any) -> bool:

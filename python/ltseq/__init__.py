@@ -22,6 +22,7 @@ from .group import NestedTable
 from .register import (
     DATAFUSION_MAJOR,
     check_datafusion_version,
+    functions,
     register,
     register_ordered,
     register_sequence,
@@ -40,6 +41,7 @@ __all__ = [
     "register_sequence",
     "sql_functions",
     "table_functions",
+    "functions",
     "check_datafusion_version",
     "DATAFUSION_MAJOR",
     "Expr",

@@ -17,6 +17,7 @@ of them. The public names are re-exported by ``ltseq.expr``.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -294,11 +295,12 @@ def _require_numeric(what: str, e: Expr) -> None:
 class Column(Expr):
     """A column of the table a lambda runs against."""
 
-    __slots__ = ("name", "_dtype")
+    __slots__ = ("name", "_dtype", "zone")
 
-    def __init__(self, name: str, dtype: str = "unknown") -> None:
+    def __init__(self, name: str, dtype: str = "unknown", zone: str | None = None) -> None:
         self.name = name
         self._dtype = dtype
+        self.zone = zone  # a timestamp column's time zone
 
     @property
     def dtype(self) -> str:
@@ -341,6 +343,27 @@ class Literal(Expr):
         return repr(self.value)
 
 
+def _check_zones(side: Expr, other: Expr) -> None:
+    """A naive time (a ``datetime`` without ``tzinfo``, an ISO string without an offset)
+    compared with a time-zoned column is an error, as in Polars: which instant it means is not
+    something ltseq guesses."""
+    zone = other.zone if isinstance(other, Column) else None
+    if zone is None or not isinstance(side, Literal):
+        return
+    value = side.value
+    if isinstance(value, str):
+        try:
+            value = _dt.datetime.fromisoformat(value)
+        except ValueError:
+            return
+    if isinstance(value, _dt.datetime) and value.utcoffset() is None:
+        raise TypeError(
+            f"cannot compare {other!r} (a timestamp in time zone {zone}) with the naive time {side.value!r}: "
+            "give it a zone (datetime(..., tzinfo=timezone.utc), or an ISO string with an offset such as "
+            "'2024-01-02T12:00+01:00')"
+        )
+
+
 class BinaryOp(Expr):
     """``left op right`` for arithmetic, comparison and logic."""
 
@@ -357,6 +380,23 @@ class BinaryOp(Expr):
                 raise TypeError(
                     f"cannot compare {self.left!r} ({a}) with {self.right!r} ({b}); convert one side with .cast(...)"
                 )
+            for side, other in ((self.left, self.right), (self.right, self.left)):
+                _check_zones(side, other)
+                if (
+                    isinstance(side, Literal)
+                    and isinstance(side.value, str)
+                    and other.dtype in ("date32", "timestamp")
+                    and _sql.time_literal(side.value, other.dtype) is None
+                ):
+                    what, examples = (
+                        ("date", "'2024-01-02'")
+                        if other.dtype == "date32"
+                        else ("timestamp", "'2024-01-02T22:00', '2024-01-02 22:00:05+01:00'")
+                    )
+                    raise ValueError(
+                        f"cannot read {side.value!r} as a {what} to compare with {other!r}: "
+                        f"write an ISO 8601 {what} ({examples}) or a datetime object"
+                    )
             return "bool"
         if op in _LOGIC:
             for side in (self.left, self.right):
@@ -405,13 +445,26 @@ class BinaryOp(Expr):
             return left.to_sql()[1:-1]
         return left.to_sql()
 
+    def _side(self, side: Expr, other: Expr) -> str | None:
+        """A literal's SQL typed by the other operand where DataFusion needs it: a timedelta
+        added to a date is an interval; an ISO string against a date or timestamp is parsed
+        here (DataFusion's cast needs the seconds)."""
+        if not isinstance(side, Literal):
+            return None
+        if isinstance(side.value, _dt.timedelta) and other.dtype == "date32" and self.op in ("+", "-"):
+            return _sql.interval_literal(side.value)
+        if isinstance(side.value, str) and (self.op in _COMPARE or self.op in ("+", "-")):
+            return _sql.time_literal(side.value, other.dtype)
+        return None
+
     def to_sql(self) -> str:
         op = self.op
         if self._chain() is not None:
-            left, right = self._operand(), self.right.to_sql()
+            left, right = self._operand(), self._side(self.right, self.left) or self.right.to_sql()
             sym = _LOGIC.get(op) or ("||" if self._chain() == "||" else op)
             return f"({left} {sym} {right})"
-        left, right = self.left.to_sql(), self.right.to_sql()
+        left = self._side(self.left, self.right) or self.left.to_sql()
+        right = self._side(self.right, self.left) or self.right.to_sql()
         if op in _COMPARE:
             return f"({left} {_COMPARE[op]} {right})"
         if op == "/":

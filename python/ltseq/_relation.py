@@ -53,6 +53,23 @@ def _deregister(ctx: Any, names: tuple[str, ...]) -> None:
             pass
 
 
+def direction_flags(keys: tuple[Any, ...], desc: Any, descending: Any, who: str) -> list[bool]:
+    """One direction per key from ``desc`` (or its Polars spelling ``descending``, which wins):
+    a bool for every key, or a list of one bool per key."""
+    if descending is not None:
+        desc = descending
+    if not keys:
+        raise ValueError(f"{who} needs at least one key")
+    if isinstance(desc, bool):
+        return [desc] * len(keys)
+    if isinstance(desc, Iterable) and not isinstance(desc, (str, bytes)):
+        flags = list(desc)
+        if len(flags) == len(keys) and all(isinstance(f, bool) for f in flags):
+            return flags
+        raise ValueError(f"{who}: desc must be a bool or a list of {len(keys)} bools")
+    raise TypeError(f"{who}: desc must be a bool or a list of bools, not {type(desc).__name__}")
+
+
 def new_name(kind: str) -> str:
     """A unique name for a table or hidden column ltseq creates."""
     return f"{HIDDEN_PREFIX}{kind}_{next(_counter)}_{uuid.uuid4().hex[:8]}"
@@ -111,12 +128,17 @@ def message(e: BaseException) -> str:
     return text
 
 
+def query_error(e: BaseException, sql: str) -> QueryError:
+    """DataFusion's error ``e`` from ``sql`` as ltseq's, with the SQL."""
+    return QueryError(f"{message(e)}\n  in SQL: {sql}")
+
+
 def plan_schema(ctx: Any, sql: str) -> pa.Schema:
     """Plans ``sql`` (without running it) and returns its output schema."""
     try:
         return ctx.sql(sql).schema()
     except Exception as e:
-        raise QueryError(f"{message(e)}\n  in SQL: {sql}") from e
+        raise query_error(e, sql) from e
 
 
 def register_view(ctx: Any, sql: str) -> str:
@@ -125,7 +147,7 @@ def register_view(ctx: Any, sql: str) -> str:
     try:
         ctx.register_view(view, ctx.sql(sql))
     except Exception as e:
-        raise QueryError(f"{message(e)}\n  in SQL: {sql}") from e
+        raise query_error(e, sql) from e
     return view
 
 

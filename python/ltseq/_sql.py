@@ -61,10 +61,36 @@ def literal_dtype(value: Any) -> str:
         return "date32"
     if isinstance(value, _dt.time):
         return "time"
+    if isinstance(value, _dt.timedelta):
+        return "duration"
     raise TypeError(
         f"unsupported literal of type {type(value).__name__}: use None, bool, int, float, "
-        "decimal.Decimal, str, bytes, datetime.date, datetime.datetime or datetime.time"
+        "decimal.Decimal, str, bytes, datetime.date, datetime.datetime, datetime.time or datetime.timedelta"
     )
+
+
+def _micros(value: _dt.timedelta) -> int:
+    """A timedelta in whole microseconds (its resolution), exactly."""
+    return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+
+
+def interval_literal(value: _dt.timedelta) -> str:
+    """A timedelta as a SQL interval: what DataFusion adds to a date (a duration it does not)."""
+    return f"INTERVAL '{_micros(value)} microseconds'"
+
+
+def time_literal(text: str, dtype: str) -> str | None:
+    """The SQL literal of an ISO date or timestamp string compared with (or added to) a
+    ``dtype`` column, parsed by Python (``"2024-01-02T22:00"``, ``"2024-01-02 22:00:05Z"``,
+    ``"2024-01-02"``), as DataFusion's cast needs seconds; ``None`` when it is not one."""
+    try:
+        if dtype == "date32":
+            return sql_literal(_dt.date.fromisoformat(text))
+        if dtype == "timestamp":
+            return sql_literal(_dt.datetime.fromisoformat(text))
+    except ValueError:
+        return None
+    return None
 
 
 def _unwrap_numpy(value: Any) -> Any:
@@ -123,4 +149,6 @@ def sql_literal(value: Any) -> str:
         return f"CAST({quote_string(value.isoformat())} AS DATE)"
     if isinstance(value, _dt.time):
         return f"CAST({quote_string(value.isoformat())} AS TIME)"
+    if isinstance(value, _dt.timedelta):
+        return f"arrow_cast({_micros(value)}, 'Duration(Microsecond)')"
     raise AssertionError("unreachable")  # pragma: no cover

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._expr import BinaryOp, Cast, Expr, Func, Literal, _wrap, extend
+from ._expr import BinaryOp, Cast, Expr, Func, IfElse, Literal, _wrap, extend
 
 
 def _string(what: str, e: Expr) -> Expr:
@@ -19,6 +19,12 @@ def _text(what: str, value: Any) -> Expr:
     if e.dtype not in ("string", "null", "unknown"):
         raise TypeError(f".s.{what}(): {value!r} is not a string")
     return e
+
+
+def _flag(what: str, name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f".s.{what}(): {name} must be True or False, not {value!r}")
+    return value
 
 
 def _int(what: str, value: Any, minimum: int | None = None) -> Literal:
@@ -46,9 +52,13 @@ class StringAccessor:
     def _call(self, what: str, fn: str, *args: Any, dtype: str = "string") -> Expr:
         return Func(fn, [_string(what, self._e), *args], dtype)
 
-    def contains(self, pattern: Any) -> Expr:
-        """True where the string contains ``pattern`` (plain text, not a regex)."""
-        return self._call("contains", "contains", _text("contains", pattern), dtype="bool")
+    def contains(self, pattern: Any, *, literal: bool = False) -> Expr:
+        """True where ``pattern`` matches somewhere in the string: a regular expression (Rust
+        ``regex`` syntax), as in Polars, or with ``literal=True`` plain text."""
+        p = _text("contains", pattern)
+        if _flag("contains", "literal", literal):
+            return self._call("contains", "contains", p, dtype="bool")
+        return self._call("contains", "regexp_like", p, dtype="bool")
 
     def starts_with(self, prefix: Any) -> Expr:
         """True where the string starts with ``prefix``."""
@@ -92,9 +102,31 @@ class StringAccessor:
             return self._call("slice", "substr", begin)
         return self._call("slice", "substr", begin, _int("s.slice(length)", length, 0))
 
-    def replace(self, old: Any, new: Any) -> Expr:
-        """Every occurrence of ``old`` replaced by ``new`` (plain text)."""
-        return self._call("replace", "replace", _text("replace", old), _text("replace", new))
+    def replace(self, pattern: Any, value: Any, *, literal: bool = False, n: int = 1) -> Expr:
+        """The first match of ``pattern`` replaced by ``value``, as in Polars: a regular
+        expression (Rust ``regex`` syntax; ``$1`` in ``value`` is a group), or with
+        ``literal=True`` plain text. ``n=-1`` (or :meth:`replace_all`) replaces every match."""
+        if isinstance(n, bool) or n not in (1, -1):
+            raise ValueError(f".s.replace(): n must be 1 (the first match) or -1 (every match), got {n!r}")
+        if n == -1:
+            return self.replace_all(pattern, value, literal=literal)
+        p, v = _text("replace", pattern), _text("replace", value)
+        if _flag("replace", "literal", literal):
+            # the first occurrence, found by position (no regex: any text is itself)
+            s = _string("replace", self._e)
+            at = Func("strpos", [s, p], "int64")
+            before = Func("substr", [s, Literal(1), at - 1], "string")
+            after = Func("substr", [s, at + Func("character_length", [p], "int64")], "string")
+            return IfElse(at > 0, Func("concat", [before, v, after], "string"), s)
+        return self._call("replace", "regexp_replace", p, v)
+
+    def replace_all(self, pattern: Any, value: Any, *, literal: bool = False) -> Expr:
+        """Every match of ``pattern`` (a regular expression, or with ``literal=True`` plain
+        text) replaced by ``value``."""
+        p, v = _text("replace_all", pattern), _text("replace_all", value)
+        if _flag("replace_all", "literal", literal):
+            return self._call("replace_all", "replace", p, v)
+        return self._call("replace_all", "regexp_replace", p, v, Literal("g"))
 
     def regex_match(self, pattern: str) -> Expr:
         """True where the (Rust ``regex`` syntax) pattern matches somewhere in the string."""

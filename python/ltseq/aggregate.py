@@ -13,8 +13,8 @@ from ._expr import Column, Expr, _wrap
 from ._operators import stage
 from ._proxy import RowProxy
 from ._relation import HIDDEN_PREFIX, Rel, T, check_user_name, order_sql, plan_schema
-from ._sql import quote_ident
-from ._values import Aggregate, GroupValues, Make, numeric, sum_type
+from ._sql import quote_ident, sql_literal
+from ._values import Aggregate, GroupValues, GroupVocabulary, Make
 from .exceptions import ColumnNotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,12 +24,20 @@ if TYPE_CHECKING:  # pragma: no cover
 class AggCall(Aggregate):
     """``func([DISTINCT] arg [ORDER BY order])``: one aggregate over a group's rows."""
 
-    __slots__ = ("func", "arg", "_dtype", "distinct", "order_sql")
+    __slots__ = ("func", "arg", "_dtype", "distinct", "order_sql", "param")
 
     def __init__(
-        self, func: str, arg: Expr | None, dtype: str, *, distinct: bool = False, order_sql: str | None = None
+        self,
+        func: str,
+        arg: Expr | None,
+        dtype: str,
+        *,
+        distinct: bool = False,
+        order_sql: str | None = None,
+        param: float | None = None,
     ) -> None:
         self.func, self.arg, self._dtype, self.distinct, self.order_sql = func, arg, dtype, distinct, order_sql
+        self.param = param
 
     @property
     def dtype(self) -> str:
@@ -39,6 +47,8 @@ class AggCall(Aggregate):
         inner = "*" if self.arg is None else self.arg.to_sql()
         if self.distinct:
             inner = f"DISTINCT {inner}"
+        if self.param is not None:
+            inner = f"{inner}, {sql_literal(float(self.param))}"
         if self.order_sql:
             inner = f"{inner} ORDER BY {self.order_sql}"
         return f"{self.func}({inner})"
@@ -51,7 +61,12 @@ class AggCall(Aggregate):
 
     def _with_children(self, children: list[Expr]) -> Expr:
         return AggCall(
-            self.func, children[0] if children else None, self._dtype, distinct=self.distinct, order_sql=self.order_sql
+            self.func,
+            children[0] if children else None,
+            self._dtype,
+            distinct=self.distinct,
+            order_sql=self.order_sql,
+            param=self.param,
         )
 
     def _default_name(self) -> str:
@@ -65,108 +80,40 @@ _SQL_FUNCTION = {"mean": "avg", "std": "stddev_samp", "var": "var_samp", "first"
 
 
 def _make(order_sql: str) -> Make:
-    """How ``g.<expr>.<aggregate>()`` is built in a keyed aggregation: one SQL aggregate call."""
+    """How an aggregate of ``g`` is built in a keyed aggregation: one SQL aggregate call."""
 
-    def make(func: str, arg: Expr, dtype: str) -> Expr:
+    def make(func: str, arg: Expr | None, dtype: str, param: float | None) -> Expr:
         if func == "n_unique":
             return AggCall("count", arg, dtype, distinct=True)
+        if func == "percentile":
+            # the two-argument form, as the groups of consecutive rows write it
+            return AggCall("percentile_cont", arg, dtype, param=param)
+        if func in ("all", "any", "none") and arg is not None:
+            held = arg.fill_null(False)  # a NULL condition counts as not satisfied
+            if func == "all":
+                return AggCall("bool_and", held, "bool")
+            call = AggCall("bool_or", held, "bool")
+            return call if func == "any" else ~call
         ordered = order_sql if func in ("first", "last") else None
         return AggCall(_SQL_FUNCTION.get(func, func), arg, dtype, order_sql=ordered)
 
     return make
 
 
-class AggProxy:
-    """``g`` inside ``agg``: ``g.col`` (or ``g["col"]``) is a column's values in the group;
-    ``g.count()`` counts rows; ``g.count_if(pred)``, ``g.sum_if(pred, col)`` and
-    ``g.avg_if(pred, col)`` aggregate the rows where ``pred`` (a row lambda) holds."""
+class AggProxy(GroupVocabulary):
+    """``g`` inside ``agg``: the group vocabulary (``GroupVocabulary``) over a keyed group."""
 
-    __slots__ = ("_ltseq_rows", "_ltseq_order")
+    __slots__ = ("_ltseq_rows", "_ltseq_make")
 
     def __init__(self, rows: RowProxy, order_sql: str) -> None:
         object.__setattr__(self, "_ltseq_rows", rows)
-        object.__setattr__(self, "_ltseq_order", order_sql)
+        object.__setattr__(self, "_ltseq_make", _make(order_sql))
 
-    def _value(self, what: str, col: Any) -> Expr:
-        rows = object.__getattribute__(self, "_ltseq_rows")
-        if isinstance(col, str):
-            value = rows[col]
-        elif callable(col):
-            value = col(rows)
-        else:
-            raise TypeError(f"{what} takes a column name or a row lambda, not {type(col).__name__}")
-        if not isinstance(value, Expr):
-            raise TypeError(f"{what}: {value!r} is not a column or expression")
-        return value
+    def _rows(self) -> RowProxy:
+        return object.__getattribute__(self, "_ltseq_rows")  # type: ignore[no-any-return]
 
-    def _cond(self, what: str, pred: Any) -> Expr:
-        if not callable(pred):
-            raise TypeError(f"{what} takes a row lambda as its condition, e.g. lambda r: r.x > 0")
-        cond = _wrap(pred(object.__getattribute__(self, "_ltseq_rows")))
-        if cond.dtype not in ("bool", "null", "unknown"):
-            raise TypeError(f"{what} needs a condition, but {cond!r} is {cond.dtype}")
-        return cond
-
-    def __getattr__(self, name: str) -> GroupValues:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return self[name]
-
-    def __getitem__(self, name: str) -> GroupValues:
-        rows = object.__getattribute__(self, "_ltseq_rows")
-        value = rows[name]
-        if not isinstance(value, Column):
-            raise TypeError(f"g.{name} is a linked row; aggregate one of its columns, e.g. g['{name}_col']")
-        return GroupValues(value, _make(object.__getattribute__(self, "_ltseq_order")))
-
-    def count(self) -> Expr:
-        """The number of rows in the group."""
-        return AggCall("count", None, "int64")
-
-    def count_if(self, pred: Callable[[Any], Any]) -> Expr:
-        """The number of rows where ``pred`` is true."""
-        return AggCall("count", _When(self._cond("count_if()", pred), _wrap(1)), "int64")
-
-    def sum_if(self, pred: Callable[[Any], Any], col: Any) -> Expr:
-        """The sum of ``col`` over the rows where ``pred`` is true (0 when there are none)."""
-        value = numeric("sum_if()", self._value("sum_if()", col))
-        return AggCall("sum", _When(self._cond("sum_if()", pred), value, _wrap(0)), sum_type(value))
-
-    def avg_if(self, pred: Callable[[Any], Any], col: Any) -> Expr:
-        """The mean of ``col`` over the rows where ``pred`` is true (NULL when there are none)."""
-        value = numeric("avg_if()", self._value("avg_if()", col))
-        return AggCall("avg", _When(self._cond("avg_if()", pred), value), "float64")
-
-    mean_if = avg_if
-
-
-class _When(Expr):
-    """``CASE WHEN cond THEN value [ELSE otherwise] END`` (no ELSE: NULL)."""
-
-    __slots__ = ("cond", "value", "otherwise")
-
-    def __init__(self, cond: Expr, value: Expr, otherwise: Expr | None = None) -> None:
-        self.cond, self.value, self.otherwise = cond, value, otherwise
-
-    @property
-    def dtype(self) -> str:
-        return self.value.dtype
-
-    def to_sql(self) -> str:
-        tail = f" ELSE {self.otherwise.to_sql()}" if self.otherwise is not None else ""
-        return f"CASE WHEN {self.cond.to_sql()} THEN {self.value.to_sql()}{tail} END"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "when", "cond": self.cond.to_dict(), "value": self.value.to_dict()}
-
-    def _children(self) -> list[Expr]:
-        return [self.cond, self.value] + ([self.otherwise] if self.otherwise is not None else [])
-
-    def _with_children(self, children: list[Expr]) -> Expr:
-        return _When(children[0], children[1], children[2] if len(children) > 2 else None)
-
-    def __repr__(self) -> str:
-        return f"when({self.cond!r}, {self.value!r})"
+    def _maker(self) -> Make:
+        return object.__getattribute__(self, "_ltseq_make")  # type: ignore[no-any-return]
 
 
 def check_aggregated(name: str, e: Expr) -> None:

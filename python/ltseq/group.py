@@ -26,8 +26,7 @@ from . import window as window_module
 from ._expr import Column, Expr, Func, IfElse, Literal, _wrap
 from ._operators import ordered_input, register_operator, stage
 from ._relation import Rel, T, check_user_name, new_name, order_sql, plan_schema, require_order
-from ._types import NUMERIC
-from ._values import Aggregate, GroupValues
+from ._values import Aggregate, GroupValues, GroupVocabulary, Make
 from .link import contains_lookup
 from .window import _SEQUENCE, Window, contains_window, innermost_windows, replace_nodes, row_number
 
@@ -94,139 +93,27 @@ class GroupAgg(Aggregate):
         return self.label
 
 
-class _RowRef:
-    """``g.first()`` / ``g.last()``: its attributes are that row's columns."""
-
-    __slots__ = ("_which", "_proxy")
-
-    def __init__(self, which: str, proxy: Any) -> None:
-        object.__setattr__(self, "_which", which)
-        object.__setattr__(self, "_proxy", proxy)
-
-    def _agg(self, col: Column) -> GroupAgg:
-        which = object.__getattribute__(self, "_which")
-        return GroupAgg(which, col, col.dtype, f"g.{which}().{col.name}")
-
-    def __getattr__(self, name: str) -> GroupAgg:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return self._agg(getattr(object.__getattribute__(self, "_proxy"), name))
-
-    def __getitem__(self, name: str) -> GroupAgg:
-        return self._agg(object.__getattribute__(self, "_proxy")[name])
-
-
-class GroupProxy:
-    """The ``g`` given to lambdas of a :class:`NestedTable`: aggregates over a group's rows.
-    Column arguments are names (``g.sum("volume")``) or row lambdas (``g.sum(lambda r: r.p * r.q)``)."""
+class GroupProxy(GroupVocabulary):
+    """The ``g`` given to lambdas of a :class:`NestedTable`: the group vocabulary
+    (``GroupVocabulary``: ``g.price.mean()``, ``g.mean("price")``, ``g.first().price``, ...)
+    over a group of consecutive rows."""
 
     __slots__ = ("_proxy",)
 
     def __init__(self, row_proxy: Any) -> None:
         object.__setattr__(self, "_proxy", row_proxy)
 
-    def _expr(self, what: str, col: Any) -> Expr:
-        proxy = object.__getattribute__(self, "_proxy")
-        if isinstance(col, str):
-            return proxy[col]
-        if callable(col) and not isinstance(col, Expr):
-            return _wrap(col(proxy))
-        if isinstance(col, Expr):
-            return col
-        raise TypeError(f"g.{what}() takes a column name or a lambda of the row, not {type(col).__name__}")
+    def _rows(self) -> Any:
+        return object.__getattribute__(self, "_proxy")
 
-    def _numeric(self, what: str, col: Any, dtype: str | None = None) -> GroupAgg:
-        e = self._expr(what, col)
-        if e.dtype not in NUMERIC | {"null", "unknown"} and what not in ("min", "max"):
-            raise TypeError(f"g.{what}() needs a number, but {e!r} is {e.dtype}")
-        out = dtype or ("float64" if what in ("avg", "mean", "std", "var", "median") else e.dtype)
-        if what == "sum":
-            out = e.dtype if e.dtype in ("int64", "decimal") else "float64"
-        func = "avg" if what == "mean" else what
-        return GroupAgg(func, e, out, f"g.{what}({col!r})" if isinstance(col, str) else f"g.{what}({e!r})")
-
-    def count(self) -> GroupAgg:
-        """The number of rows in the group."""
-        return GroupAgg("count", None, "int64", "g.count()")
-
-    def first(self) -> _RowRef:
-        """The group's first row (in sequence order): ``g.first().col``."""
-        return _RowRef("first", object.__getattribute__(self, "_proxy"))
-
-    def last(self) -> _RowRef:
-        """The group's last row: ``g.last().col``."""
-        return _RowRef("last", object.__getattribute__(self, "_proxy"))
-
-    def sum(self, col: Any) -> GroupAgg:
-        return self._numeric("sum", col)
-
-    def avg(self, col: Any) -> GroupAgg:
-        return self._numeric("avg", col)
-
-    def mean(self, col: Any) -> GroupAgg:
-        return self._numeric("mean", col)
-
-    def min(self, col: Any) -> GroupAgg:
-        return self._numeric("min", col)
-
-    def max(self, col: Any) -> GroupAgg:
-        return self._numeric("max", col)
-
-    def median(self, col: Any) -> GroupAgg:
-        return self._numeric("median", col, "unknown")
-
-    def std(self, col: Any) -> GroupAgg:
-        """The sample standard deviation (NULL for a one-row group)."""
-        return self._numeric("std", col)
-
-    def var(self, col: Any) -> GroupAgg:
-        """The sample variance (NULL for a one-row group)."""
-        return self._numeric("var", col)
-
-    def percentile(self, col: Any, p: float) -> GroupAgg:
-        """The exact ``p`` quantile (0 <= p <= 1), interpolated (``percentile_cont``)."""
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ValueError(f"g.percentile(): p must be a number from 0 to 1, got {p!r}")
-        e = self._numeric("percentile", col, "float64")
-        return GroupAgg("percentile", e.arg, "float64", f"g.percentile({col!r}, {p})", float(p))
-
-    def _quantifier(self, which: str, fn: Any) -> GroupAgg:
-        if not callable(fn):
-            raise TypeError(f"g.{which}() takes a lambda of the row, e.g. g.{which}(lambda r: r.x > 0)")
-        pred = _wrap(fn(object.__getattribute__(self, "_proxy")))
-        if pred.dtype not in ("bool", "null", "unknown"):
-            raise TypeError(f"g.{which}() needs a condition, but {pred!r} is {pred.dtype}")
-        return GroupAgg(which, pred, "bool", f"g.{which}({pred!r})")
-
-    def all(self, fn: Callable[[Any], Any]) -> GroupAgg:
-        """True when the predicate holds on every row of the group (NULL counts as false)."""
-        return self._quantifier("all", fn)
-
-    def any(self, fn: Callable[[Any], Any]) -> GroupAgg:
-        """True when the predicate holds on some row of the group."""
-        return self._quantifier("any", fn)
-
-    def none(self, fn: Callable[[Any], Any]) -> GroupAgg:
-        """True when the predicate holds on no row of the group."""
-        return self._quantifier("none", fn)
-
-    def __getattr__(self, name: str) -> GroupValues:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return self[name]
-
-    def __getitem__(self, name: str) -> GroupValues:
-        """``g.col`` / ``g["col"]``: the column's values in the group, to aggregate
-        (``g.price.max()``, ``(g.quantity * g.price).sum()``)."""
-        value = object.__getattribute__(self, "_proxy")[name]
-        if not isinstance(value, Column):
-            raise TypeError(f"g.{name} is a linked row; aggregate one of its columns, e.g. g['{name}_col']")
-        return GroupValues(value, _group_aggregate)
+    def _maker(self) -> Make:
+        return _group_aggregate
 
 
-def _group_aggregate(func: str, arg: Expr, dtype: str) -> Expr:
-    """How ``g.<expr>.<aggregate>()`` is built for a group of consecutive rows."""
-    return GroupAgg("avg" if func == "mean" else func, arg, dtype, f"({arg!r}).{func}()")
+def _group_aggregate(func: str, arg: Expr | None, dtype: str, param: float | None) -> Expr:
+    """How an aggregate of ``g`` is built for a group of consecutive rows."""
+    label = f"g.{func}()" if arg is None else f"g.{func}({arg!r})"
+    return GroupAgg("avg" if func == "mean" else func, arg, dtype, label, param)
 
 
 def contains_group_agg(e: Expr) -> bool:
@@ -619,11 +506,11 @@ class NestedTable:
         if fast is not None:
             inner, _, source = fast
             sql = f"SELECT count(*) FROM ({inner}) AS {T}"
-            result = self._t._run(sql).to_arrow_table()
+            result = self._t._execute(self._t._run(sql))
             del source  # kept alive until the query ran
         else:
             sql = f"SELECT count(DISTINCT {_sql.quote_ident(self._gid)}) FROM ({self._t._rel.sql}) AS {T}"
-            result = self._t._run(sql).to_arrow_table()
+            result = self._t._execute(self._t._run(sql))
         return int(result.column(0)[0].as_py())
 
     def count(self) -> int:

@@ -53,6 +53,8 @@ def register(ctx: Any, *, planner: bool = False) -> Any:
     for name in _native.table_function_names():
         call = functools.partial(_call_table_function, name)
         ctx.register_udtf(datafusion.udtf(call, name, with_session=True))
+    if not ctx.table_exist(FUNCTIONS_TABLE):
+        ctx.register_record_batches(FUNCTIONS_TABLE, [functions().to_batches()])
     share_memory_limit(ctx)
     if planner and not getattr(ctx, _PLANNER_MARK, False):
         ctx = ctx.with_extensions(_native.Extension())
@@ -187,6 +189,29 @@ def _arrow_stream(data: Any) -> Any:
     raise TypeError(
         "register_ordered() takes a pyarrow Table, a pandas or Polars DataFrame, an LTSeq or "
         f"an object with __arrow_c_stream__, not {type(data).__name__}"
+    )
+
+
+FUNCTIONS_TABLE = "ltseq_functions"
+
+
+def functions() -> Any:
+    """ltseq's SQL window functions as a ``pyarrow.Table`` (``function_name``,
+    ``function_type``, ``description``, ``syntax``), from each function's Rust documentation.
+    ``register(ctx)`` also registers it as the table ``ltseq_functions`` (unless the context
+    has a table of that name): DataFusion's FFI does not carry a function's documentation, so a
+    stock context's ``information_schema.routines`` has no description for ltseq's functions.
+    The table functions (``table_functions()``) are described in docs/sql-reference.md."""
+    import pyarrow as pa
+
+    window = _native.window_functions()
+    return pa.table(
+        {
+            "function_name": [f.name for f in window],
+            "function_type": ["WINDOW"] * len(window),
+            "description": [f.description for f in window],
+            "syntax": [f.syntax for f in window],
+        }
     )
 
 

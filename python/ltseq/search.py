@@ -15,9 +15,8 @@ import pyarrow as pa
 from . import _native
 from ._expr import Expr, _wrap
 from ._operators import ordered_input, register_operator, stage
-from ._relation import T, message, new_name, require_order
+from ._relation import T, new_name, require_order
 from ._sql import quote_ident
-from .exceptions import QueryError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .table import LTSeq
@@ -80,9 +79,6 @@ def search_count(t: LTSeq, steps: list[Callable[[Any], Any]], partition_by: Any)
     query, sources = _operator(t, "search_pattern_count()", steps, partition_by, None, count=True)
     # one count per partition of the operator (partitions are matched in parallel)
     sql = f"SELECT CAST(coalesce(sum({quote_ident('count')}), 0) AS BIGINT) FROM ({query}) AS {T}"
-    try:
-        table = t._run(sql).to_arrow_table()
-    except Exception as e:
-        raise QueryError(message(e)) from e
+    table = t._execute(t._run(sql))
     del sources  # the registered operator and view go when the query is done
     return int(table.column(0)[0].as_py())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -22,9 +21,11 @@ from ._relation import (
     TableBase,
     bounded,
     check_user_name,
+    direction_flags,
     message,
     order_sql,
     plan_schema,
+    query_error,
     require_order,
     surviving_keys,
 )
@@ -72,26 +73,30 @@ class LTSeq(TableBase):
         return cls._make(ctx, _sources.stored(ctx, name))
 
     @classmethod
-    def read_csv(
-        cls, path: str | os.PathLike[str], has_header: bool = True, *, ctx: Any = None, **options: Any
-    ) -> LTSeq:
-        """Reads a CSV file (or a directory of them), keeping the file's row order. Types are
-        inferred (or given by ``schema=``); without a header the columns are ``column_1``, ...
-        Options: ``delimiter``, ``quote``, ``escape``, ``comment`` (one character each),
-        ``newlines_in_values`` (quoted values spanning lines), ``schema`` (docs/dsl.md)."""
+    def read_csv(cls, path: Any, has_header: bool = True, *, ctx: Any = None, **options: Any) -> LTSeq:
+        """Reads CSV files in their row order (paths as ``read_parquet``); types inferred or
+        ``schema=``; options in docs/dsl.md (``delimiter``, ``compression``, ...)."""
         ctx = ensure_registered(ctx or default_context())
-        csv = _sources.csv_options(path, has_header, **options)
-        return cls._stored(ctx, _sources.file(ctx, path, "csv", options=csv))
+        return cls._stored(ctx, _sources.files(ctx, path, "csv", _sources.csv_options(has_header, **options)))
 
     @classmethod
-    def read_parquet(cls, path: str | os.PathLike[str], *, ctx: Any = None) -> LTSeq:
-        """Reads a Parquet file (or a directory of them), keeping the file's row order."""
+    def read_parquet(cls, path: Any, *, ctx: Any = None) -> LTSeq:
+        """Reads Parquet files (a file, a directory, a glob, an object-store URL or a list of
+        them), keeping their row order."""
         ctx = ensure_registered(ctx or default_context())
-        return cls._stored(ctx, _sources.file(ctx, path, "parquet"))
+        return cls._stored(ctx, _sources.files(ctx, path, "parquet", _sources.parquet_options))
 
     @classmethod
-    def from_arrow(cls, data: pa.Table | pa.RecordBatch | pa.RecordBatchReader, *, ctx: Any = None) -> LTSeq:
-        """A table holding a ``pyarrow.Table`` (or record batch, or reader), in its row order."""
+    def read_json(cls, path: Any, *, ctx: Any = None, **options: Any) -> LTSeq:
+        """Reads newline-delimited JSON files in their row order (paths as ``read_parquet``);
+        options ``schema``, ``file_extension``, ``compression``, ``schema_infer_max_records``."""
+        ctx = ensure_registered(ctx or default_context())
+        return cls._stored(ctx, _sources.files(ctx, path, "json", _sources.json_options(**options)))
+
+    @classmethod
+    def from_arrow(cls, data: Any, *, ctx: Any = None) -> LTSeq:
+        """A table of Arrow data in its row order: a pyarrow Table, batch or reader, or any
+        object with ``__arrow_c_stream__`` (Polars, DuckDB, ...) or ``__arrow_c_array__``."""
         ctx = ensure_registered(ctx or default_context())
         return cls._stored(ctx, _sources.arrow(ctx, data))
 
@@ -168,9 +173,12 @@ class LTSeq(TableBase):
         return {f.name: dtype_name(f.type) for f in self._rel.schema}
 
     def _proxy(self) -> RowProxy:
-        return RowProxy(self._types())
+        zones = {f.name: f.type.tz for f in self._rel.schema if pa.types.is_timestamp(f.type) and f.type.tz}
+        return RowProxy(self._types(), zones)
 
     def _capture(self, fn: Any, what: str) -> Any:
+        if isinstance(fn, Expr):  # an expression built without a lambda (lit(True)), as derive takes
+            return fn
         if not callable(fn):
             raise TypeError(f"{what} takes a function of the row, e.g. lambda r: r.x > 0; got {type(fn).__name__}")
         return fn(self._proxy())
@@ -235,7 +243,7 @@ class LTSeq(TableBase):
         try:
             return self._ctx.sql(sql)
         except Exception as e:
-            raise QueryError(f"{message(e)}\n  in SQL: {sql}") from e
+            raise query_error(e, sql) from e
 
     def _output(self, limit: int | None = None) -> tuple[Any, Source]:
         """A DataFrame of the visible columns in the table's order (read by ltseq's Output
@@ -382,21 +390,10 @@ class LTSeq(TableBase):
         desc: bool | Sequence[bool] = False,
         descending: bool | Sequence[bool] | None = None,
     ) -> LTSeq:
-        """Sorts by the keys (names or lambdas). ``desc`` is one bool or one per key. NULLs go
-        last in ascending order and first in descending order. The sort is stable: rows with
-        equal keys keep their previous order."""
-        if descending is not None:
-            desc = descending
-        if not keys:
-            raise ValueError("sort() needs at least one key")
-        if isinstance(desc, bool):
-            flags = [desc] * len(keys)
-        elif isinstance(desc, Sequence) and not isinstance(desc, str):
-            flags = list(desc)
-            if len(flags) != len(keys) or not all(isinstance(f, bool) for f in flags):
-                raise ValueError(f"sort(): desc must be a bool or a list of {len(keys)} bools")
-        else:
-            raise TypeError("sort(): desc must be a bool or a list of bools")
+        """Sorts by the keys (names or lambdas). ``desc`` (or ``descending``, as in Polars) is
+        one bool or one per key. NULLs go last in ascending order and first in descending
+        order. The sort is stable: rows with equal keys keep their previous order."""
+        flags = direction_flags(keys, desc, descending, "sort()")
         exprs: list[Expr] = []
         for k in keys:
             if isinstance(k, str):
@@ -432,14 +429,15 @@ class LTSeq(TableBase):
             )
         )
 
-    def assume_sorted(self, *keys: str | Callable[[Any], Any], desc: bool | Sequence[bool] = False) -> LTSeq:
-        """Declares that the rows, in their current order, are already sorted by the keys.
-        Nothing is sorted or checked: the caller vouches for it."""
-        if not keys:
-            raise ValueError("assume_sorted() needs at least one key")
-        flags = [desc] * len(keys) if isinstance(desc, bool) else list(desc)
-        if len(flags) != len(keys):
-            raise ValueError(f"assume_sorted(): desc must be a bool or a list of {len(keys)} bools")
+    def assume_sorted(
+        self,
+        *keys: str | Callable[[Any], Any],
+        desc: bool | Sequence[bool] = False,
+        descending: bool | Sequence[bool] | None = None,
+    ) -> LTSeq:
+        """Declares that the rows, in their current order, are already sorted by the keys
+        (``desc``/``descending`` as in ``sort``). Nothing is sorted or checked."""
+        flags = direction_flags(keys, desc, descending, "assume_sorted()")
         declared: list[tuple[str, bool]] = []
         for k, d in zip(keys, flags):
             if callable(k) and not isinstance(k, str):
@@ -452,12 +450,13 @@ class LTSeq(TableBase):
             declared.append((k, bool(d)))
         return self._with(replace(self._rel, sort_keys=tuple(declared) or None))
 
-    def is_sorted_by(self, *keys: str, desc: bool | Sequence[bool] = False) -> bool:
+    def is_sorted_by(
+        self, *keys: str, desc: bool | Sequence[bool] = False, descending: bool | Sequence[bool] | None = None
+    ) -> bool:
         """Whether the declared order starts with these keys (and directions)."""
         if not keys or not self._rel.sort_keys:
             return False
-        flags = [desc] * len(keys) if isinstance(desc, bool) else list(desc)
-        want = list(zip(keys, flags))
+        want = list(zip(keys, direction_flags(keys, desc, descending, "is_sorted_by()")))
         return list(self._rel.sort_keys[: len(want)]) == want
 
     def cum_sum(self, *cols: str | Callable[[Any], Any], partition_by: Any = None) -> LTSeq:
@@ -670,12 +669,16 @@ class LTSeq(TableBase):
     def to_arrow(self) -> pa.Table:
         """Runs the query and returns a ``pyarrow.Table``, in order."""
         df, source = self._output()
-        try:
-            table = df.to_arrow_table()
-        except Exception as e:
-            raise QueryError(message(e)) from e
+        table = self._execute(df)
         del source  # kept registered until the query ran
         return table
+
+    def _execute(self, df: Any) -> pa.Table:
+        """``df``'s rows; an execution error is a ``QueryError`` with the table's SQL."""
+        try:
+            return df.to_arrow_table()
+        except Exception as e:
+            raise query_error(e, self._final_sql()) from e
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         """The rows, in order, as an Arrow C stream (``pyarrow.table(t)``, ``polars.DataFrame(t)``,
@@ -697,20 +700,13 @@ class LTSeq(TableBase):
         return self.to_arrow().to_pylist()
 
     def collect(self) -> LTSeq:
-        """Runs the query once and returns an in-memory ``LTSeq`` with the same rows, order,
-        schema and declared order."""
+        """Runs the query once: an in-memory ``LTSeq``, same rows, order, schema and sort keys."""
         out = LTSeq.from_arrow(self.to_arrow(), ctx=self._ctx)
         return out._with(replace(out._rel, sort_keys=self._rel.sort_keys))
 
     def count(self) -> int:
         """The number of rows."""
-        sql = f"SELECT count(*) AS n FROM ({self._rel.sql}) AS {T}"
-        try:
-            table = self._run(sql).to_arrow_table()
-        except LTSeqError:
-            raise
-        except Exception as e:
-            raise QueryError(message(e)) from e
+        table = self._execute(self._run(f"SELECT count(*) AS n FROM ({self._rel.sql}) AS {T}"))
         return int(table.column(0)[0].as_py())
 
     def __len__(self) -> int:
@@ -719,13 +715,18 @@ class LTSeq(TableBase):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Yields the rows as dicts, in order, streaming batch by batch."""
         df, source = self._output()
-        for batch in df.execute_stream():
-            yield from batch.to_pyarrow().to_pylist()
+        try:
+            for batch in df.execute_stream():
+                yield from batch.to_pyarrow().to_pylist()
+        except LTSeqError:
+            raise
+        except Exception as e:
+            raise query_error(e, self._final_sql()) from e
         del source
 
     def _head_rows(self, n: int) -> tuple[pa.Table, bool]:
         df, source = self._output(limit=n + 1)
-        table = df.to_arrow_table()
+        table = self._execute(df)
         del source
         return table.slice(0, n), table.num_rows > n
 
@@ -734,19 +735,19 @@ class LTSeq(TableBase):
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise ValueError(f"show(): n must be an integer >= 0, got {n!r}")
         rows, more = self._head_rows(n)
-        print(_display.grid(rows, self.columns, more=more))
+        print(_display.grid(rows, rows.schema, more=more))
 
     def __repr__(self) -> str:
         header = _display.header(self)
         try:
             rows, more = self._head_rows(5)
         except Exception as e:  # noqa: BLE001 - repr must not raise
-            return f"{header}\n(could not run: {message(e)})"
-        return f"{header}\n{_display.grid(rows, self.columns, more=more)}"
+            return f"{header}\n(could not run: {message(e).splitlines()[0]})"
+        return f"{header}\n{_display.grid(rows, rows.schema, more=more)}"
 
     def _repr_html_(self) -> str:
         rows, more = self._head_rows(10)
-        return _display.html(rows, self.columns, more=more, header=_display.header(self))
+        return _display.html(rows, rows.schema, more=more, header=_display.header(self))
 
     def explain(self) -> str:
         """DataFusion's logical and physical plans for this table's output, and the physical

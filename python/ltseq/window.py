@@ -263,9 +263,14 @@ def cumulative(x: Expr, which: str, *, partition_by: Any = None) -> Expr:
 class WindowMethods:
     """The window methods of every expression (see :class:`Expr`)."""
 
-    def shift(self: Any, n: int = 1, default: Any = None, *, partition_by: Any = None) -> Expr:
+    def shift(self: Any, n: int = 1, default: Any = None, *, fill_value: Any = None, partition_by: Any = None) -> Expr:
         """The value ``n`` rows earlier in the table's order (``n < 0``: ``-n`` rows later);
-        ``default`` (a value or an expression; NULL if not given) where there is no such row."""
+        ``fill_value`` (Polars' name) or ``default`` (a value or an expression; NULL if not
+        given) where there is no such row."""
+        if fill_value is not None:
+            if default is not None:
+                raise TypeError("shift() takes fill_value or default (the same thing), not both")
+            default = fill_value
         return shift(self, n, default, partition_by=partition_by)
 
     def diff(self: Any, n: int = 1, *, partition_by: Any = None) -> Expr:

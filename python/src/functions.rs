@@ -26,6 +26,19 @@ impl WindowFunction {
         self.udwf.name().to_string()
     }
 
+    /// The function's description, from its Rust `Documentation` (the FFI does not carry it
+    /// to a host's `information_schema`).
+    #[getter]
+    fn description(&self) -> Option<String> {
+        self.udwf.documentation().map(|d| d.description.clone())
+    }
+
+    /// The function's SQL syntax, from its `Documentation`.
+    #[getter]
+    fn syntax(&self) -> Option<String> {
+        self.udwf.documentation().map(|d| d.syntax_example.clone())
+    }
+
     fn __datafusion_window_udf__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
         let ffi = FFI_WindowUDF::from(Arc::clone(&self.udwf));
         PyCapsule::new_with_value(py, ffi, c"datafusion_window_udf")

@@ -43,7 +43,12 @@ def test_string_functions_match_python(values):
     assert col(t, lambda r: r.v.s.ends_with("é")) == each(lambda v: v.endswith("é"))
     assert col(t, lambda r: r.v.s.slice(1, 3)) == each(lambda v: v[1:4])
     assert col(t, lambda r: r.v.s.slice(2)) == each(lambda v: v[2:])
-    assert col(t, lambda r: r.v.s.replace("a", "日")) == each(lambda v: v.replace("a", "日"))
+    assert col(t, lambda r: r.v.s.replace_all("a", "日")) == each(lambda v: v.replace("a", "日"))
+    assert col(t, lambda r: r.v.s.replace("a", "日")) == each(lambda v: v.replace("a", "日", 1))
+    assert col(t, lambda r: r.v.s.replace("[ab]+", "-")) == each(lambda v: re.sub("[ab]+", "-", v, count=1))
+    assert col(t, lambda r: r.v.s.replace_all("[ab]", "-")) == each(lambda v: re.sub("[ab]", "-", v))
+    assert col(t, lambda r: r.v.s.contains("b|é")) == each(lambda v: re.search("b|é", v) is not None)
+    assert col(t, lambda r: r.v.s.contains("a|b", literal=True)) == each(lambda v: "a|b" in v)
     assert col(t, lambda r: r.v.s.regex_match("^[ab]+$")) == each(lambda v: re.search("^[ab]+$", v) is not None)
     assert col(t, lambda r: r.v.s.concat("!", r.v)) == each(lambda v: v + "!" + v)
     assert col(t, lambda r: r.v.s.pad_left(5, "*")) == each(lambda v: v.rjust(5, "*")[:5] if len(v) < 5 else v[:5])
@@ -55,6 +60,14 @@ def test_string_functions_match_python(values):
 def test_string_accessor_errors_and_quoting():
     t = LTSeq.from_dict({"v": ["it's", "a'b"], "n": [1, 2]})
     assert col(t, lambda r: r.v.s.replace("'", "''")) == ["it''s", "a''b"]
+    assert col(t, lambda r: r.v.s.replace_all("'", "''", literal=True)) == ["it''s", "a''b"]
+    # literal text with every regex and replacement metacharacter
+    u = LTSeq.from_dict({"v": ["a.b*c$1(x)[y]{z}^|\\?+", "none"]})
+    odd = ".b*c$1(x)[y]{z}^|\\?+"
+    assert col(u, lambda r: r.v.s.replace(odd, "$0&\\1", literal=True)) == ["a$0&\\1", "none"]
+    assert col(u, lambda r: r.v.s.contains(odd, literal=True)) == [True, False]
+    with pytest.raises(ValueError, match="n must be 1"):
+        t.derive(x=lambda r: r.v.s.replace("a", "b", n=2))
     assert col(t, lambda r: r.v.s.contains("'")) == [True, True]
     assert col(t, lambda r: r.v.s.concat(r.n)) == ["it's1", "a'b2"]
     with pytest.raises(TypeError, match="needs a string"):

@@ -151,9 +151,11 @@ def test_users_context():
 def test_show_prints_a_grid(t: LTSeq, capsys):
     t.show()
     out = capsys.readouterr().out
-    assert out.splitlines()[0].startswith("+----+")
-    assert "| id | name  | price |" in out
-    assert "| 3  | Carol | None  |" in out
+    lines = out.splitlines()
+    assert lines[0] == "shape: (3, 3)" and lines[1].startswith("+-------+")
+    assert "| id    | name   | price   |" in out
+    assert "| int64 | string | float64 |" in out
+    assert "| 3     | Carol  | null    |" in out
     t.show(1)
     out = capsys.readouterr().out
     assert "Alice" in out and "Bob" not in out and "first 1 rows shown" in out
@@ -171,7 +173,7 @@ def test_outputs(t: LTSeq):
     c = t.sort("price", desc=True).collect()
     assert [r["id"] for r in c] == [3, 2, 1]
     assert c.sort_keys == [("price", True)]
-    assert "Alice" in repr(t) and "id: int64" in repr(t)
+    assert "Alice" in repr(t) and "| id " in repr(t) and "| int64 " in repr(t) and "shape: (" in repr(t)
     assert "<table>" in t._repr_html_()
 
 

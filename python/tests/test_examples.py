@@ -23,5 +23,5 @@ def test_the_showcase_finds_the_rising_stretches():
     proc = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "rising_stocks.py")], capture_output=True, text=True, cwd=ROOT
     )
-    assert "| AAA    | 2024-01-03 | 2024-01-09 | 5    | 7.44 |" in proc.stdout
-    assert "| CCC    | 2024-01-05 | 2024-01-11 | 5    | 1.43 |" in proc.stdout
+    assert "| AAA    | 2024-01-03 | 2024-01-09 | 5     | 7.44    |" in proc.stdout
+    assert "| CCC    | 2024-01-05 | 2024-01-11 | 5     | 1.43    |" in proc.stdout

@@ -80,3 +80,19 @@ def test_run_id_many_partitions_and_batches_against_a_loop():
         expected[(gi, ti)] = rid
         prev_g, prev_k = gi, ki
     assert {(a, b): c for a, b, c in zip(got["g"], got["t"], got["r"])} == expected
+
+
+def test_function_descriptions_are_queryable() -> None:
+    """The FFI drops a function's documentation, so register() adds the table ltseq_functions
+    with each window function's description and syntax from its Rust documentation."""
+    ctx = ltseq.register(datafusion.SessionContext())
+    rows = ctx.sql("SELECT * FROM ltseq_functions ORDER BY function_name").to_pylist()
+    assert sorted(r["function_name"] for r in rows) == sorted(ltseq.sql_functions())
+    for r in rows:
+        assert r["function_type"] == "WINDOW" and len(r["description"]) > 20
+        assert r["syntax"].startswith(r["function_name"] + "(")
+    # a table of the user's with that name is left alone
+    other = datafusion.SessionContext()
+    other.sql("CREATE TABLE ltseq_functions AS VALUES (1)").collect()
+    ltseq.register(other)
+    assert other.sql("SELECT * FROM ltseq_functions").to_pydict() == {"column1": [1]}

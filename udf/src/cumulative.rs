@@ -8,6 +8,7 @@ use datafusion::arrow::array::{
     Int64Array, PrimitiveArray,
 };
 use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::{
     i256, ArrowNativeTypeOp, DataType, Decimal128Type, Field, FieldRef, Float64Type, Int64Type,
 };
@@ -135,6 +136,19 @@ impl Cumulative {
 impl WindowUDFImpl for Cumulative {
     fn name(&self) -> &str {
         self.kind.name()
+    }
+
+    /// Within each partition in window order, a running count rises and a running maximum
+    /// (minimum) never falls (rises), after the NULLs before the first value; DataFusion
+    /// can then stream what sorts by it (a `GROUP BY`, an `ORDER BY` of the partition keys and
+    /// the result).
+    fn sort_options(&self) -> Option<SortOptions> {
+        match self.kind {
+            CumulativeKind::Count => Some(SortOptions::new(false, false)),
+            CumulativeKind::Max => Some(SortOptions::new(false, true)),
+            CumulativeKind::Min => Some(SortOptions::new(true, true)),
+            CumulativeKind::Sum | CumulativeKind::Prod => None,
+        }
     }
 
     fn signature(&self) -> &Signature {

@@ -134,7 +134,10 @@ impl PreparedCall {
             }
         }
         let coerced = coerce(&udwf, exprs, literal, schema)?;
-        let output = udwf.field(WindowUDFFieldArgs::new(&coerced.fields, &call.output))?;
+        // the result's field by the call's own display (an output name may be a SQL window's,
+        // which shows a frame the rewritten call does not have: `sum(x) ... ROWS BETWEEN ..`)
+        let display = format!("{}({})", udwf.name(), parts.join(", "));
+        let output = udwf.field(WindowUDFFieldArgs::new(&coerced.fields, &display))?;
         let output = Arc::new(output.as_ref().clone().with_name(&call.output));
         let evaluator = evaluator(&udwf, &coerced)?;
         if evaluator.uses_window_frame() || evaluator.include_rank() {

@@ -7,8 +7,8 @@ use datafusion::arrow::datatypes::{FieldRef, Schema, SchemaRef};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::expressions::Column;
-use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalSortExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::{
     Distribution, ExecutionPlan, ExecutionPlanProperties, Partitioning, PlanProperties,
@@ -189,6 +189,7 @@ impl Kernel for Window {
         // Rows pass through in the order the operator reads them, their columns in place.
         let mut eq = EquivalenceProperties::new(Arc::clone(&self.schema));
         eq.add_orderings(self.spec.layout.orderings(&inputs[0], &self.schema));
+        self.add_result_orderings(&mut eq)?;
         let partitioning = if self.spec.layout.order == InputOrder::EachPartition {
             Partitioning::UnknownPartitioning(inputs[0].output_partitioning().partition_count())
         } else {
@@ -244,6 +245,36 @@ impl Kernel for Window {
             stream = stream.in_parallel(Arc::clone(&inputs[0]), partition, input_context(&ctx));
         }
         Ok(Box::pin(stream))
+    }
+}
+
+impl Window {
+    /// The orders of results that rise or fall within each `PARTITION BY` partition
+    /// (`row_number`, `run_id`: a function's `sort_options`), as DataFusion's window operator
+    /// declares them: alone without `PARTITION BY`, else after an order of the partition keys
+    /// the rows already have.
+    fn add_result_orderings(&self, eq: &mut EquivalenceProperties) -> Result<()> {
+        let keys: Vec<Arc<dyn PhysicalExpr>> = self
+            .partition_indices
+            .iter()
+            .map(|&i| {
+                Arc::new(Column::new(self.schema.field(i).name(), i)) as Arc<dyn PhysicalExpr>
+            })
+            .collect();
+        for call in self.prepared.iter() {
+            let Some(options) = call.udwf.sort_options() else {
+                continue;
+            };
+            let index = self.schema.index_of(call.output.name())?;
+            let result =
+                PhysicalSortExpr::new(Arc::new(Column::new(call.output.name(), index)), options);
+            let (mut ordering, _) = eq.find_longest_permutation(&keys)?;
+            if ordering.len() == keys.len() {
+                ordering.push(result);
+                eq.add_ordering(ordering);
+            }
+        }
+        Ok(())
     }
 }
 

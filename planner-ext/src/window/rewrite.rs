@@ -1,30 +1,46 @@
 //! SQL windows on the Window operator: a physical plan's `BoundedWindowAggExec` or
-//! `WindowAggExec` whose every call is one of ltseq's window functions becomes a Window
-//! operator over the same input, which evaluates the calls vectorized, partition after
-//! partition of each input partition, instead of DataFusion's operator calling the functions
-//! one `PARTITION BY` partition at a time. Applied by ltseq's query planner to the plans it
-//! makes (a Rust session with it, or a host with `register(ctx, planner=True)`).
+//! `WindowAggExec` whose every call the operator can compute becomes a Window operator over the
+//! same input, which evaluates the calls vectorized, partition after partition of each input
+//! partition, instead of DataFusion's operator calling the functions one `PARTITION BY`
+//! partition at a time. Applied by ltseq's query planner to the plans it makes (a Rust session
+//! with it, or a host with `register(ctx, planner=True)`).
 //!
-//! It applies only where the values cannot change: every call is a `StandardWindowExpr` of an
-//! ltseq function (which reject frames, `DISTINCT` and `IGNORE NULLS` when planned), over
-//! columns and constants only, all with the same `PARTITION BY` columns; and each input
-//! partition is proven sorted by the partition keys, then the call's `ORDER BY` (the order
-//! DataFusion's window operator needs), so every `PARTITION BY` partition is contiguous and in
-//! window order. The output columns are the window node's, by name and type, and the orders it
-//! declares hold of the operator's output (which declares its input's); otherwise the node
-//! stays.
+//! The calls it takes: ltseq's window functions (which reject frames, `DISTINCT` and `IGNORE
+//! NULLS` when planned); DataFusion's `lag`, `lead`, `row_number` and `ntile` (which ignore the
+//! frame); `sum`, `avg`, `min`, `max`, `count` of a column over `ROWS BETWEEN n PRECEDING AND
+//! CURRENT ROW` (as `rolling_*`); `sum` and `count` over `ROWS UNBOUNDED PRECEDING` (as
+//! `cum_*`). Not `first_value`/`last_value`, ranks, `RANGE` or `GROUPS` frames (their peers
+//! depend on ties), frames ending after the current row, nor a running `min`/`max` (DataFusion
+//! declares its result ordered with NULLs last, though NULLs lead it; the operator does not
+//! make that claim, so the node stays): those stay with DataFusion.
+//!
+//! It applies only where the values cannot change: every call is over columns and constants
+//! only, all with the same `PARTITION BY` columns; and each input partition is proven sorted by
+//! the partition keys, then the call's `ORDER BY` (the order DataFusion's window operator
+//! needs), so every `PARTITION BY` partition is contiguous and in window order. The output
+//! columns are the window node's, by name and type, and the orders it declares hold of the
+//! operator's output (which declares its input's); otherwise the node stays. Float sums and
+//! means over a sliding frame may differ from DataFusion's in the last bits (DataFusion adds
+//! and subtracts each value as the frame slides; once a NaN has entered DataFusion's sliding
+//! sum it stays NaN after leaving the frame, where ltseq's result is the frame's).
 
 use std::sync::Arc;
 
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::ScalarValue;
 use datafusion::error::Result;
+use datafusion::logical_expr::{WindowFrame, WindowFrameBound, WindowFrameUnits};
+use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::expressions::{Column, Literal};
-use datafusion::physical_expr::window::{StandardWindowExpr, WindowExpr};
+use datafusion::physical_expr::window::{
+    PlainAggregateWindowExpr, SlidingAggregateWindowExpr, StandardWindowExpr, WindowExpr,
+};
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::PhysicalSortRequirement;
 use datafusion::physical_plan::windows::{BoundedWindowAggExec, WindowAggExec, WindowUDFExpr};
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 
-use super::call::{WindowArg, WindowCall};
+use super::call::{window_function, WindowArg, WindowCall};
 use super::exec::{WindowExec, WindowSpec};
 use crate::ordered::{InputOrder, Layout, Plan};
 
@@ -114,48 +130,111 @@ fn replacement(node: &Plan) -> Result<Option<Plan>> {
 }
 
 /// The names of `exprs` when each is a column.
-fn column_names(exprs: &[Arc<dyn datafusion::physical_expr::PhysicalExpr>]) -> Option<Vec<String>> {
+fn column_names(exprs: &[Arc<dyn PhysicalExpr>]) -> Option<Vec<String>> {
     exprs
         .iter()
         .map(|e| e.downcast_ref::<Column>().map(|c| c.name().to_string()))
         .collect()
 }
 
-/// `expr` as a call of the Window operator: one of ltseq's functions, over columns and
-/// constants, partitioned by `partition_by`.
+/// `expr` as a call of the Window operator, partitioned by `partition_by`: a window function
+/// the operator evaluates ([`standard_call`]), or an aggregate over a row frame that one of
+/// ltseq's functions computes ([`aggregate_call`]).
 fn call_of(expr: &dyn WindowExpr, partition_by: &[String]) -> Result<Option<WindowCall>> {
     if column_names(expr.partition_by()).as_deref() != Some(partition_by) {
         return Ok(None);
     }
-    let Some(standard) = expr.as_any().downcast_ref::<StandardWindowExpr>() else {
-        return Ok(None);
+    let call = if let Some(standard) = expr.as_any().downcast_ref::<StandardWindowExpr>() {
+        standard_call(standard)
+    } else if let Some(plain) = expr.as_any().downcast_ref::<PlainAggregateWindowExpr>() {
+        aggregate_call(plain.get_aggregate_expr(), expr.get_window_frame())
+    } else if let Some(sliding) = expr.as_any().downcast_ref::<SlidingAggregateWindowExpr>() {
+        aggregate_call(sliding.get_aggregate_expr(), expr.get_window_frame())
+    } else {
+        None
     };
-    let Some(udf) = standard
-        .get_standard_func_expr()
-        .as_any()
-        .downcast_ref::<WindowUDFExpr>()
-    else {
-        return Ok(None);
-    };
-    let function = udf.fun().name().to_string();
-    if ltseq_udf::window_udf(&function).is_none() {
-        return Ok(None);
-    }
-    let mut args = Vec::with_capacity(udf.args().len());
-    for arg in udf.args() {
-        if let Some(column) = arg.downcast_ref::<Column>() {
-            args.push(WindowArg::Column(column.name().to_string()));
-        } else if let Some(literal) = arg.downcast_ref::<Literal>() {
-            args.push(WindowArg::Literal(literal.value().clone()));
-        } else {
-            return Ok(None);
-        }
-    }
-    Ok(Some(WindowCall {
+    Ok(call.map(|(function, args)| WindowCall {
         function,
         args,
         output: expr.name().to_string(),
     }))
+}
+
+/// A window function's call: one of ltseq's functions, or DataFusion's `lag`, `lead`,
+/// `row_number` or `ntile` (which need no frame), over columns and constants. Not a call
+/// with `IGNORE NULLS`, nor one DataFusion reversed to read its input backwards (the
+/// operator reads forwards); neither shows but in the expression's fields.
+fn standard_call(expr: &StandardWindowExpr) -> Option<(String, Vec<WindowArg>)> {
+    let udf = expr
+        .get_standard_func_expr()
+        .as_any()
+        .downcast_ref::<WindowUDFExpr>()?;
+    let function = udf.fun().name().to_string();
+    window_function(&function)?;
+    let fields = format!("{udf:?}");
+    if fields.contains("ignore_nulls: true") || fields.contains("is_reversed: true") {
+        return None;
+    }
+    Some((function, arguments(udf.args())?))
+}
+
+/// An aggregate over a row frame ending at the current row, as the ltseq function that
+/// computes it: `ROWS BETWEEN n PRECEDING AND CURRENT ROW` as `rolling_*(x, n + 1)` (`sum`,
+/// `avg`, `min`, `max`, `count`: each skips NULLs, and is NULL where the frame has no value but
+/// `count`'s 0, as with `min_periods` 1), `ROWS UNBOUNDED PRECEDING` as `cum_*(x)` (`sum`,
+/// `min`, `max`, `count`; whether the node's declared orders allow it is checked after). Not `DISTINCT`, `IGNORE NULLS`, an aggregate's own `ORDER BY`, nor
+/// a frame DataFusion reversed.
+fn aggregate_call(
+    aggregate: &AggregateFunctionExpr,
+    frame: &WindowFrame,
+) -> Option<(String, Vec<WindowArg>)> {
+    if aggregate.is_distinct()
+        || aggregate.ignore_nulls()
+        || aggregate.is_reversed()
+        || !aggregate.order_bys().is_empty()
+        || frame.units != WindowFrameUnits::Rows
+        || frame.end_bound != WindowFrameBound::CurrentRow
+    {
+        return None;
+    }
+    let name = match aggregate.fun().name().to_ascii_lowercase().as_str() {
+        "mean" => "avg".to_string(),
+        other => other.to_string(),
+    };
+    if !matches!(name.as_str(), "sum" | "avg" | "min" | "max" | "count") {
+        return None;
+    }
+    let mut args = arguments(&aggregate.expressions())?;
+    if args.len() != 1 {
+        return None;
+    }
+    match &frame.start_bound {
+        WindowFrameBound::Preceding(ScalarValue::UInt64(None)) if name != "avg" => {
+            Some((format!("cum_{name}"), args))
+        }
+        WindowFrameBound::Preceding(ScalarValue::UInt64(Some(n))) => {
+            let rows = n.checked_add(1).filter(|&w| w <= i64::MAX as u64)?;
+            args.push(WindowArg::Literal(ScalarValue::Int64(Some(rows as i64))));
+            args.push(WindowArg::Literal(ScalarValue::Int64(Some(1))));
+            Some((format!("rolling_{name}"), args))
+        }
+        _ => None,
+    }
+}
+
+/// The arguments of a call when each is a column or a constant.
+fn arguments(exprs: &[Arc<dyn PhysicalExpr>]) -> Option<Vec<WindowArg>> {
+    exprs
+        .iter()
+        .map(|arg| {
+            if let Some(column) = arg.downcast_ref::<Column>() {
+                Some(WindowArg::Column(column.name().to_string()))
+            } else {
+                arg.downcast_ref::<Literal>()
+                    .map(|literal| WindowArg::Literal(literal.value().clone()))
+            }
+        })
+        .collect()
 }
 
 /// Whether each partition of `input` is sorted by `expr`'s partition keys (any direction),
