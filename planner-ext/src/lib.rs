@@ -6,7 +6,7 @@
 //!
 //! - [`ordered`]: the shared core every operator is built on ([`ordered::OrderedExec`],
 //!   [`ordered::OrderedNode`], [`ordered::OperatorProvider`], reading ordered inputs, guards).
-//! - One module per operator: [`sequence`], [`window`], [`group_ordered`], [`link`],
+//! - One module per operator: [`sequence`], [`window`], [`group_ordered`], [`link`], [`asof`],
 //!   [`pattern`]. Each defines a `static OPERATOR` ([`ordered::Operator`]); [`OPERATORS`]
 //!   lists them, and is all the plane knows of them.
 //! - The plane: [`planner`] (the extension planner and ltseq's query planner), [`codec`]
@@ -26,6 +26,7 @@ use datafusion::error::Result;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+pub mod asof;
 pub mod codec;
 pub mod group_ordered;
 mod host;
@@ -38,6 +39,7 @@ pub mod reference;
 pub mod sequence;
 pub mod window;
 
+pub use asof::{AsofExec, AsofSpec, AsofStrategy, AsofTableProvider, Tolerance};
 pub use codec::{LtseqLogicalCodec, LtseqPhysicalCodec};
 pub use group_ordered::{
     AggCall, Boundary, GroupOrderedExec, GroupOrderedNode, GroupOrderedSpec,
@@ -59,6 +61,7 @@ pub static OPERATORS: &[&ordered::Operator] = &[
     &window::OPERATOR,
     &group_ordered::OPERATOR,
     &link::OPERATOR,
+    &asof::OPERATOR,
     &pattern::OPERATOR,
     &output::OPERATOR,
 ];

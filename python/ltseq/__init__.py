@@ -17,8 +17,9 @@ from .exceptions import (
     SchemaMismatchError,
     SortRequiredError,
 )
-from .expr import Expr, if_else, lit
+from .expr import Expr, dense_rank, if_else, lit, ntile, rank, row_number
 from .group import NestedTable
+from .numeric import coalesce, when  # (importing it adds the math methods to expressions)
 from .register import (
     DATAFUSION_MAJOR,
     check_datafusion_version,
@@ -47,6 +48,12 @@ __all__ = [
     "Expr",
     "if_else",
     "lit",
+    "when",
+    "coalesce",
+    "row_number",
+    "rank",
+    "dense_rank",
+    "ntile",
     "LTSeqError",
     "SortRequiredError",
     "SchemaMismatchError",

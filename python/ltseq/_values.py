@@ -177,6 +177,31 @@ class GroupValues:
 
     quantile = percentile
 
+    def _pair(self, what: str, other: Any) -> Expr:
+        o = _unwrap(other)
+        if callable(o) and not isinstance(o, Expr):
+            raise TypeError(f"{what}() takes another column of the group, e.g. g.x.{what}(g.y)")
+        a, b = numeric(f"{what}()", self._expr), numeric(f"{what}()", _wrap(o))
+        return Args([a.cast("float64"), b.cast("float64")])
+
+    def corr(self, other: Any) -> Expr:
+        """The Pearson correlation with ``other`` (``g.x.corr(g.y)``) over the rows where both
+        are not NULL."""
+        return self._agg("corr", self._pair("corr", other), "float64")
+
+    def cov(self, other: Any) -> Expr:
+        """The sample covariance with ``other`` over the rows where both are not NULL."""
+        return self._agg("cov", self._pair("cov", other), "float64")
+
+    def string_agg(self, sep: str = ",") -> Expr:
+        """The strings joined with ``sep``, in the table's order (NULLs skipped)."""
+        if not isinstance(sep, str):
+            raise TypeError(f"string_agg() takes a separator string, not {type(sep).__name__}")
+        e = self._expr
+        if e.dtype not in ("string", "null", "unknown"):
+            e = e.cast("string")
+        return self._agg("string_agg", Args([e, _wrap(sep)]), "string")
+
     def _quantifier(self, which: str) -> Expr:
         e = self._expr
         if e.dtype not in ("bool", "null", "unknown"):
@@ -221,6 +246,34 @@ for _name in (
     "__le__ __gt__ __ge__ __and__ __rand__ __or__ __ror__ __invert__"
 ).split():
     setattr(GroupValues, _name, _operator(_name))
+
+
+class Args(Expr):
+    """The arguments of an aggregate that takes several (``corr(a, b)``): ``a, b`` in SQL."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Expr]) -> None:
+        self.items = items
+
+    @property
+    def dtype(self) -> str:
+        return self.items[0].dtype
+
+    def to_sql(self) -> str:
+        return ", ".join(e.to_sql() for e in self.items)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "args", "items": [e.to_dict() for e in self.items]}
+
+    def _children(self) -> list[Expr]:
+        return list(self.items)
+
+    def _with_children(self, children: list[Expr]) -> Expr:
+        return Args(children)
+
+    def __repr__(self) -> str:
+        return ", ".join(repr(e) for e in self.items)
 
 
 class When(Expr):
@@ -370,6 +423,28 @@ class GroupVocabulary:
         return self._maker()("mean", When(self._cond("avg_if", pred), value), "float64", None)
 
     mean_if = avg_if
+
+    def min_if(self, pred: Callable[[Any], Any], col: Any) -> Expr:
+        """The least ``col`` over the rows where ``pred`` is true (NULL when there are none)."""
+        value = self._values("min_if", col)._expr
+        return self._maker()("min", When(self._cond("min_if", pred), value), value.dtype, None)
+
+    def max_if(self, pred: Callable[[Any], Any], col: Any) -> Expr:
+        """The greatest ``col`` over the rows where ``pred`` is true (NULL when there are none)."""
+        value = self._values("max_if", col)._expr
+        return self._maker()("max", When(self._cond("max_if", pred), value), value.dtype, None)
+
+    def corr(self, a: Any, b: Any) -> Expr:
+        """The Pearson correlation of two columns (names, lambdas or ``g.col``)."""
+        return self._values("corr", a).corr(self._values("corr", b))
+
+    def cov(self, a: Any, b: Any) -> Expr:
+        """The sample covariance of two columns."""
+        return self._values("cov", a).cov(self._values("cov", b))
+
+    def string_agg(self, col: Any, sep: str = ",") -> Expr:
+        """A column's strings joined with ``sep``, in the table's order."""
+        return self._values("string_agg", col).string_agg(sep)
 
     def all(self, pred: Callable[[Any], Any]) -> Expr:
         """Whether ``pred`` holds on every row of the group (a NULL counts as false)."""

@@ -3,6 +3,8 @@ call (or a small expression of them); nothing is computed in Python."""
 
 from __future__ import annotations
 
+import datetime as _dt
+import re
 from typing import Any
 
 from ._expr import BinaryOp, Cast, Expr, Func, IfElse, Literal, _wrap, extend
@@ -153,6 +155,23 @@ class StringAccessor:
         """Padded on the right with ``char`` to ``width`` characters (longer strings are cut)."""
         return self._call("pad_right", "rpad", _int("s.pad_right(width)", width, 0), _char("s.pad_right(char)", char))
 
+    def left(self, n: int) -> Expr:
+        """The first ``n`` characters."""
+        return self._call("left", "left", _int("s.left(n)", n, 0))
+
+    def right(self, n: int) -> Expr:
+        """The last ``n`` characters."""
+        return self._call("right", "right", _int("s.right(n)", n, 0))
+
+    def find(self, sub: Any) -> Expr:
+        """The 0-based position of the first occurrence of ``sub`` (plain text), -1 when absent."""
+        at = Func("strpos", [_string("find", self._e), _text("find", sub)], "int64")
+        return Cast(at, "BIGINT", "int64") - 1
+
+    def split_part(self, sep: str, index: int) -> Expr:
+        """As :meth:`split`: the ``index``-th part (1-based) at ``sep``."""
+        return self.split(sep, index)
+
     def split(self, sep: str, index: int) -> Expr:
         """The ``index``-th part (1-based) of the string split at ``sep``; ``""`` when there are
         fewer parts."""
@@ -206,50 +225,135 @@ class DateTimeAccessor:
         """Whole seconds, 0-59."""
         return self._part("second", "second")
 
+    def millisecond(self) -> Expr:
+        """The milliseconds within the second, 0-999."""
+        return BinaryOp("%", self._part("millisecond", "millisecond"), Literal(1000))
+
+    def date(self) -> Expr:
+        """The calendar date (of the wall time, for a zoned timestamp)."""
+        return Cast(self._checked("date"), "DATE", "date32")
+
+    def epoch(self, unit: str = "us") -> Expr:
+        """The time since 1970-01-01 00:00 UTC as an integer in ``unit`` (``s``, ``ms``, ``us``
+        or ``ns``), as Polars' ``dt.epoch``."""
+        if unit not in _EPOCH:
+            raise ValueError(f".dt.epoch(): unit must be one of {', '.join(_EPOCH)}, got {unit!r}")
+        e = self._checked("epoch")
+        if e.dtype == "date32":  # a date: whole days
+            days = Cast(Cast(e, "INT", "int64"), "BIGINT", "int64")
+            return days * _UNIT_NS["d"] // _UNIT_NS[unit]
+        base = "ns" if unit == "ns" else "us"  # a cast to a coarser unit truncates toward zero
+        ticks = Cast(
+            Func("arrow_cast", [e, Literal(f"Timestamp({_EPOCH[base]}, None)")], "timestamp"), "BIGINT", "int64"
+        )
+        return ticks if unit == base else ticks // (_UNIT_NS[unit] // _UNIT_NS[base])  # floors, as Polars
+
+    def truncate(self, every: Any) -> Expr:
+        """The start of the ``every`` bucket the time falls in: a fixed duration (``"15m"``,
+        ``"1h"``, ``"500ms"``, ``"1d"``, ``"1w"``, a ``timedelta``), counted from 1970-01-01
+        (``date_bin``), or one calendar month or year (``"1mo"``, ``"1y"``: ``date_trunc``)."""
+        e = self._checked("truncate")
+        if every in ("1mo", "1y"):
+            return Func("date_trunc", [Literal("month" if every == "1mo" else "year"), e], e.dtype)
+        ns = duration_ns("dt.truncate()", every)
+        origin = Literal(_dt.datetime(1970, 1, 1))
+        stamp = e if e.dtype != "date32" else Cast(e, "TIMESTAMP", "timestamp")
+        return Func("date_bin", [_Interval(0, 0, ns), stamp, origin], "timestamp")
+
     def weekday(self) -> Expr:
         """Day of the week, Monday = 0 ... Sunday = 6."""
         dow = self._part("weekday", "dow")  # Sunday = 0
         return BinaryOp("%", BinaryOp("+", dow, Literal(6)), Literal(7))
 
-    def add(self, days: int = 0, months: int = 0, years: int = 0) -> Expr:
-        """The date (or timestamp) moved by whole days, months and years (negative moves back).
+    def add(
+        self,
+        days: int = 0,
+        months: int = 0,
+        years: int = 0,
+        *,
+        weeks: int = 0,
+        hours: int = 0,
+        minutes: int = 0,
+        seconds: int = 0,
+        milliseconds: int = 0,
+        microseconds: int = 0,
+    ) -> Expr:
+        """The date (or timestamp) moved by whole years, months, weeks, days, and (timestamps
+        only) hours, minutes, seconds, milliseconds and microseconds; negative moves back.
         Adding months keeps the day where it exists, else ends at the month's last day."""
         e = self._checked("add")
-        d = _int("dt.add(days)", days).value
+        d = _int("dt.add(days)", days).value + 7 * _int("dt.add(weeks)", weeks).value
         m = _int("dt.add(months)", months).value + 12 * _int("dt.add(years)", years).value
-        interval = _Interval(m, d)
-        return _Plus(e, interval)
+        parts = {"hours": hours, "minutes": minutes, "seconds": seconds}
+        parts.update(milliseconds=milliseconds, microseconds=microseconds)
+        ns = sum(_int(f"dt.add({k})", v).value * _UNIT_NS[_ADD_UNIT[k]] for k, v in parts.items())
+        if ns and e.dtype == "date32":
+            raise TypeError('.dt.add(): a date moves by whole days; cast it with .cast("timestamp") to add hours')
+        return _Plus(e, _Interval(m, d, ns))
 
-    def diff(self, other: Any) -> Expr:
-        """``self - other`` in days (fractional for timestamps)."""
+    def diff(self, other: Any, unit: str = "d") -> Expr:
+        """``self - other`` in ``unit`` (``d`` days, ``h``, ``m`` minutes, ``s``, ``ms``, ``us``)
+        as a float (fractional for timestamps)."""
+        if unit not in _DIFF_UNITS:
+            raise ValueError(f".dt.diff(): unit must be one of {', '.join(_DIFF_UNITS)}, got {unit!r}")
         o = _wrap(other)
         if o.dtype not in _TEMPORAL:
             raise TypeError(f".dt.diff() needs a date or timestamp to subtract, but {o!r} is {o.dtype}")
         a = Func("date_part", [Literal("epoch"), self._checked("diff")], "float64")
         b = Func("date_part", [Literal("epoch"), o], "float64")
-        return BinaryOp("/", BinaryOp("-", a, b), Literal(86400.0))
+        return BinaryOp("/", BinaryOp("-", a, b), Literal(_UNIT_NS[unit] / 1e9))
+
+
+_UNIT_NS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9}
+_UNIT_NS["w"] = 7 * _UNIT_NS["d"]
+_ADD_UNIT = {"hours": "h", "minutes": "m", "seconds": "s", "milliseconds": "ms", "microseconds": "us"}
+_DIFF_UNITS = ("d", "h", "m", "s", "ms", "us")
+_EPOCH = {"s": "Second", "ms": "Millisecond", "us": "Microsecond", "ns": "Nanosecond"}
+
+
+def duration_ns(what: str, every: Any) -> int:
+    """A fixed duration in nanoseconds: ``"15m"``, ``"2h"``, ``"500ms"``, ``"1d"``, ``"1w"``
+    (one number and a unit) or a ``timedelta``."""
+    if isinstance(every, _dt.timedelta):
+        ns = (every.days * 86400 + every.seconds) * 10**9 + every.microseconds * 1000
+    elif isinstance(every, str):
+        m = re.fullmatch(r"(\d+)(ns|us|ms|s|m|h|d|w)", every)
+        if m is None:
+            raise ValueError(
+                f"{what}: {every!r} is not a duration; write a number and a unit "
+                "(ns, us, ms, s, m, h, d, w; 1mo and 1y for calendar units), e.g. '15m'"
+            )
+        ns = int(m.group(1)) * _UNIT_NS[m.group(2)]
+    else:
+        raise TypeError(f"{what} takes a duration string such as '15m' or a timedelta, not {type(every).__name__}")
+    if ns <= 0:
+        raise ValueError(f"{what}: the duration must be positive, got {every!r}")
+    if ns % 1000:
+        raise ValueError(f"{what}: durations below a microsecond are not supported, got {every!r}")
+    return ns
 
 
 class _Interval(Expr):
-    """``INTERVAL 'm months d days'`` (integers only, formatted by ltseq)."""
+    """``INTERVAL 'm months d days n nanoseconds'`` (integers only, formatted by ltseq)."""
 
-    __slots__ = ("months", "days")
+    __slots__ = ("months", "days", "nanos")
 
-    def __init__(self, months: int, days: int) -> None:
-        self.months, self.days = int(months), int(days)
+    def __init__(self, months: int, days: int, nanos: int = 0) -> None:
+        self.months, self.days, self.nanos = int(months), int(days), int(nanos)
 
     @property
     def dtype(self) -> str:
         return "interval"
 
     def to_sql(self) -> str:
-        return f"INTERVAL '{self.months} months {self.days} days'"
+        tail = f" {self.nanos} nanoseconds" if self.nanos else ""
+        return f"INTERVAL '{self.months} months {self.days} days{tail}'"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "interval", "months": self.months, "days": self.days}
+        return {"type": "interval", "months": self.months, "days": self.days, "nanoseconds": self.nanos}
 
     def __repr__(self) -> str:
-        return f"interval(months={self.months}, days={self.days})"
+        return f"interval(months={self.months}, days={self.days}, nanoseconds={self.nanos})"
 
 
 class _Plus(Expr):

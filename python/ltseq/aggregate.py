@@ -77,6 +77,7 @@ class AggCall(Aggregate):
 
 
 _SQL_FUNCTION = {"mean": "avg", "std": "stddev_samp", "var": "var_samp", "first": "first_value", "last": "last_value"}
+_SQL_FUNCTION["cov"] = "covar_samp"
 
 
 def _make(order_sql: str) -> Make:
@@ -94,7 +95,7 @@ def _make(order_sql: str) -> Make:
                 return AggCall("bool_and", held, "bool")
             call = AggCall("bool_or", held, "bool")
             return call if func == "any" else ~call
-        ordered = order_sql if func in ("first", "last") else None
+        ordered = order_sql if func in ("first", "last", "string_agg") else None
         return AggCall(_SQL_FUNCTION.get(func, func), arg, dtype, order_sql=ordered)
 
     return make

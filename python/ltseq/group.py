@@ -73,7 +73,9 @@ class GroupAgg(Aggregate):
             # A NULL predicate counts as not satisfied.
             inner = f"coalesce({a}, FALSE)"
             return {"all": f"bool_and({inner})", "any": f"bool_or({inner})", "none": f"(NOT bool_or({inner}))"}[f]
-        sql_name = {"avg": "avg", "std": "stddev_samp", "var": "var_samp"}.get(f, f)
+        if f == "string_agg":
+            return f"string_agg({a} ORDER BY {order_sql})"
+        sql_name = {"avg": "avg", "std": "stddev_samp", "var": "var_samp", "cov": "covar_samp"}.get(f, f)
         return f"{sql_name}({a})"
 
     def to_sql(self) -> str:

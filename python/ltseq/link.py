@@ -117,15 +117,17 @@ _ON_HELP = (
 )
 
 
-def key_pairs(on: Any, source: dict[str, str], target: dict[str, str]) -> tuple[list[str], list[str]]:
+def key_pairs(
+    on: Any, source: dict[str, str], target: dict[str, str], who: str = "link()"
+) -> tuple[list[str], list[str]]:
     """The (source, target) key columns of ``on``, a function of a source row and a target row."""
     if not callable(on):
-        raise TypeError(f"link(): {_ON_HELP}; got {type(on).__name__}")
+        raise TypeError(f"{who}: {_ON_HELP}; got {type(on).__name__}")
     seen_s: dict[int, str] = {}
     seen_t: dict[int, str] = {}
     cond = on(_SideProxy(source, seen_s), _SideProxy(target, seen_t))
     if not isinstance(cond, Expr):
-        raise TypeError(f"link(): {_ON_HELP}; got {cond!r}")
+        raise TypeError(f"{who}: {_ON_HELP}; got {cond!r}")
     pairs: list[tuple[str, str]] = []
 
     def walk(e: Expr) -> None:
@@ -141,7 +143,7 @@ def key_pairs(on: Any, source: dict[str, str], target: dict[str, str]) -> tuple[
             if a in seen_t and b in seen_s:
                 pairs.append((seen_s[b], seen_t[a]))
                 return
-        raise ValueError(f"link(): {_ON_HELP}; cannot use {e!r}")
+        raise ValueError(f"{who}: {_ON_HELP}; cannot use {e!r}")
 
     walk(cond)
     return [s for s, _ in pairs], [t for _, t in pairs]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import pyarrow as pa
 
 from . import _native
 from .exceptions import IncompatibleDataFusionError
@@ -95,7 +98,12 @@ def _argument(expr: Any) -> tuple[bool, Any]:
     """A table function's argument as the native side takes it: ``(True, value)`` for a
     literal, ``(False, text)`` for anything else (which the function reports)."""
     if expr.variant_name() == "Literal":
-        return True, expr.python_value().as_py()
+        value = expr.python_value().as_py()
+        if isinstance(value, pa.MonthDayNano):  # an INTERVAL: a duration when it has no months
+            months, days, nanos = value
+            text = f"INTERVAL '{months} months {days} days {nanos} nanoseconds'"
+            value = text if months else datetime.timedelta(days=days, microseconds=nanos // 1000)
+        return True, value
     return False, expr.canonical_name()
 
 

@@ -34,11 +34,13 @@ from ._types import dtype_name
 from .aggregate import aggregate, key_exprs
 from .exceptions import ColumnNotFoundError, LTSeqError, QueryError
 from .group import NestedTable, group_ordered
+from .join import Combining
 from .link import JOIN_TYPES, key_pairs
+from .output import Outputs
 from .search import search_count, search_rows
 
 
-class LTSeq(TableBase):
+class LTSeq(TableBase, Combining, Outputs):
     """An ordered table. Every method returns a new ``LTSeq``; nothing runs until output is asked
     for (``show``, ``to_arrow``, ``to_pandas``, ``to_dicts``, ``count``, iteration, ...).
 
@@ -109,6 +111,11 @@ class LTSeq(TableBase):
     def from_rows(cls, rows: Sequence[Mapping[str, Any]], schema: pa.Schema | None = None, *, ctx: Any = None) -> LTSeq:
         """A table from a list of row dicts (types inferred unless ``schema`` is given)."""
         return cls.from_arrow(_sources.rows_table(rows, schema), ctx=ctx)
+
+    @classmethod
+    def from_polars(cls, df: Any, *, ctx: Any = None) -> LTSeq:
+        """A table of a Polars ``DataFrame`` (through the Arrow stream), in its row order."""
+        return cls.from_arrow(df, ctx=ctx)
 
     @classmethod
     def from_pandas(cls, df: Any, *, ctx: Any = None) -> LTSeq:
@@ -690,14 +697,6 @@ class LTSeq(TableBase):
             raise QueryError(message(e)) from e
         del source  # the stream is planned: its tables may go
         return capsule
-
-    def to_pandas(self) -> Any:
-        """Runs the query and returns a pandas ``DataFrame``, in order."""
-        return self.to_arrow().to_pandas()
-
-    def to_dicts(self) -> list[dict[str, Any]]:
-        """Runs the query and returns one dict per row (NULL is ``None``), in order."""
-        return self.to_arrow().to_pylist()
 
     def collect(self) -> LTSeq:
         """Runs the query once: an in-memory ``LTSeq``, same rows, order, schema and sort keys."""

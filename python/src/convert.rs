@@ -130,9 +130,14 @@ pub(crate) fn scalar(value: &Bound<'_, PyAny>) -> PyResult<ScalarValue> {
         Ok(ScalarValue::Float64(Some(f)))
     } else if let Ok(s) = value.extract::<String>() {
         Ok(ScalarValue::Utf8(Some(s)))
+    } else if value.get_type().name()? == "timedelta" {
+        let part = |name: &str| value.getattr(name)?.extract::<i64>();
+        let micros =
+            part("days")? * 86_400_000_000 + part("seconds")? * 1_000_000 + part("microseconds")?;
+        Ok(ScalarValue::DurationMicrosecond(Some(micros)))
     } else {
         Err(PyTypeError::new_err(format!(
-            "constants are None/bool/int/float/str, got {value}"
+            "constants are None/bool/int/float/str/timedelta, got {value}"
         )))
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use datafusion::catalog::TableProvider;
 use datafusion_ffi::proto::logical_extension_codec::FFI_LogicalExtensionCodec;
 use datafusion_ffi::table_provider::FFI_TableProvider;
+use ltseq_planner::asof::{AsofSpec, AsofStrategy, AsofTableProvider, Tolerance};
 use ltseq_planner::group_ordered::{
     AggCall, Boundary, GroupOrderedTableProvider, Lag, SplitPredicate,
 };
@@ -216,6 +217,54 @@ pub(crate) fn link_table(
     )
     .map_err(value_error)?;
     Ok(OperatorTable::new(provider, "link"))
+}
+
+/// The as-of join of `left` and `right` (two registered tables): the left's columns, then
+/// the right's (named by the operator: `by` keys named as the left's left out, clashes with
+/// `suffix`). `tolerance` is `("number", value)` or `("nanos", value)`.
+#[pyfunction]
+#[pyo3(signature = (left, left_schema, right, right_schema, left_on, right_on, left_by, right_by, strategy, tolerance = None, suffix = "_right"))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn asof_table(
+    left: String,
+    left_schema: Bound<'_, PyAny>,
+    right: String,
+    right_schema: Bound<'_, PyAny>,
+    left_on: String,
+    right_on: String,
+    left_by: Vec<String>,
+    right_by: Vec<String>,
+    strategy: &str,
+    tolerance: Option<(String, f64)>,
+    suffix: &str,
+) -> PyResult<OperatorTable> {
+    let tolerance = match tolerance {
+        None => None,
+        Some((kind, value)) if kind == "number" => Some(Tolerance::Number(value)),
+        Some((kind, value)) if kind == "nanos" => Some(Tolerance::Nanos(value as i64)),
+        Some((kind, _)) => {
+            return Err(PyValueError::new_err(format!(
+                "unknown tolerance kind {kind:?}"
+            )))
+        }
+    };
+    let (left_schema, right_schema) = (arrow_schema(&left_schema)?, arrow_schema(&right_schema)?);
+    let strategy = AsofStrategy::parse(strategy).map_err(value_error)?;
+    let spec = AsofSpec::new(
+        &left_schema,
+        &right_schema,
+        left_on,
+        right_on,
+        left_by,
+        right_by,
+        strategy,
+        tolerance,
+        suffix,
+    )
+    .map_err(value_error)?;
+    let provider = AsofTableProvider::try_new(left, left_schema, right, right_schema, spec)
+        .map_err(value_error)?;
+    Ok(OperatorTable::new(provider, "asof"))
 }
 
 /// The `Pattern` operator (ordered search) over `input` with one BOOLEAN column per step: the

@@ -32,6 +32,14 @@ def test_benchmark_suite_runs_and_engines_agree(tmp_path: Path):
         assert engine in proc.stdout
 
 
+def test_join_benchmark_runs_and_engines_agree(tmp_path: Path):
+    script = ROOT / "python" / "benchmarks" / "joins.py"
+    cmd = [sys.executable, str(script), "--rows", "20000", "--repeat", "1", "--data", str(tmp_path / "j")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "| asof_join |" in proc.stdout and "| join |" in proc.stdout
+
+
 def test_generator_is_deterministic(tmp_path: Path):
     sys.path.insert(0, str(ROOT / "python" / "benchmarks"))
     import pyarrow.parquet as pq

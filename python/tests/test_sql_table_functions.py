@@ -167,6 +167,7 @@ def test_every_table_function_is_registered(ctx):
         "ltseq_group_ordered",
         "ltseq_group_split",
         "ltseq_link",
+        "ltseq_asof_join",
         "ltseq_search_pattern",
         "ltseq_search_pattern_count",
     }

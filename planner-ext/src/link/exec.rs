@@ -14,8 +14,9 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, PlanProperties};
 use futures::{StreamExt, TryStreamExt};
 
-use super::index::{build_index, IndexCell, IndexState};
+use super::index::{build_index, TargetIndex};
 use super::spec::{LinkSpec, NAME};
+use crate::ordered::build_side::SharedBuild;
 use crate::ordered::input::input_context;
 use crate::ordered::order::{order_of, Order};
 use crate::ordered::{Batches, Functions, InputNeeds, Kernel, OrderedExec, Plan};
@@ -28,7 +29,7 @@ pub struct Link {
     key_columns: Vec<usize>,
     schema: SchemaRef,
     /// The target index, shared by the partitions of one execution.
-    index: Arc<IndexCell>,
+    index: Arc<SharedBuild<TargetIndex>>,
 }
 
 /// The physical `Link` operator (`LtseqLinkExec`).
@@ -75,7 +76,7 @@ impl Kernel for Link {
             key_types,
             key_columns,
             schema,
-            index: Arc::new(futures::lock::Mutex::new(IndexState::Empty)),
+            index: Arc::default(),
         })
     }
 
@@ -128,41 +129,16 @@ impl Kernel for Link {
         let key_columns = self.key_columns.clone();
         let schema = Arc::clone(&self.schema);
         let join = self.spec.join;
-        let linked = async move {
-            // The first partition to get here reads the target; the others wait for it.
-            let index = {
-                let mut guard = cell.lock().await;
-                match &*guard {
-                    IndexState::Ready(index) => Arc::clone(index),
-                    IndexState::Failed(e) => return Err(DataFusionError::Shared(Arc::clone(e))),
-                    IndexState::Reading => {
-                        return Err(DataFusionError::Execution(format!(
-                            "{NAME}: the target was being read by a partition that was cancelled"
-                        )))
-                    }
-                    IndexState::Empty => {
-                        *guard = IndexState::Reading;
-                        match build_index(target, spec, key_types, ctx).await {
-                            Ok(index) => {
-                                let index = Arc::new(index);
-                                *guard = IndexState::Ready(Arc::clone(&index));
-                                index
-                            }
-                            Err(e) => {
-                                let e = Arc::new(e);
-                                *guard = IndexState::Failed(Arc::clone(&e));
-                                return Err(DataFusionError::Shared(e));
-                            }
-                        }
-                    }
-                }
-            };
-            Ok::<_, DataFusionError>(
-                source.map(move |batch| {
+        let linked =
+            async move {
+                // The first partition to get here reads the target; the others wait for it.
+                let index = cell
+                    .get(NAME, || build_index(target, spec, key_types, ctx))
+                    .await?;
+                Ok::<_, DataFusionError>(source.map(move |batch| {
                     batch.and_then(|b| index.link(&b, &key_columns, join, &schema))
-                }),
-            )
-        };
+                }))
+            };
         let stream = futures::stream::once(linked).try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             Arc::clone(&self.schema),

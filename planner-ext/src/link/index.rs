@@ -1,88 +1,33 @@
-//! The target index of a link: the target read once, its fetched columns, and a map from key
-//! to row position (a direct-address table for one dense integer key, a hash map for a sparse
-//! one, a hash map over arrow's row format for any other key).
+//! The target index of a link: the target read once, its fetched columns, and its keys
+//! ([`KeyIds`]: a direct-address table for one dense integer key, a hash map for a sparse one,
+//! a hash map over arrow's row format for any other key), each key's one row.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array};
 use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
-use datafusion::arrow::compute::{cast, concat_batches, filter, filter_record_batch, take};
-use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef};
-use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::arrow::compute::{filter, filter_record_batch, take};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
-use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
-use futures::StreamExt;
-use ltseq_udf::run_id::canonical_key;
+use datafusion::physical_plan::ExecutionPlan;
 
-use super::spec::{gathered_type, LinkJoin, LinkSpec, NAME};
+use super::spec::{LinkJoin, LinkSpec, NAME};
+use crate::ordered::build_side::{fetched_columns, read_whole};
 use crate::ordered::guard::no_panic;
-use crate::ordered::memory::{array_bytes, batch_bytes, Held};
-
-const ABSENT: u32 = u32::MAX;
-
-enum KeyLookup {
-    /// One integer key, values in `min .. min + slots.len()`: the slot holds the row.
-    Dense { min: i64, slots: Vec<u32> },
-    /// One integer key, sparse.
-    Int(HashMap<i64, u32>),
-    /// Any other key: the keys in arrow's row format.
-    Rows {
-        converter: RowConverter,
-        map: HashMap<Box<[u8]>, u32>,
-    },
-}
+use crate::ordered::keys::{cast_keys, KeyIds, ABSENT};
+use crate::ordered::memory::{array_bytes, Held};
 
 /// The target, read once: the fetched columns and the key index.
 pub struct TargetIndex {
     columns: Vec<ArrayRef>,
-    lookup: KeyLookup,
-    key_types: Vec<DataType>,
+    keys: KeyIds,
+    /// The target row of each key id (the keys are unique).
+    rows: Vec<u32>,
     /// The index's bytes in the memory pool, while it lives.
     held: Option<Held>,
-}
-
-fn is_small_int(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-    )
-}
-
-fn cast_keys(keys: &[ArrayRef], types: &[DataType]) -> Result<Vec<ArrayRef>> {
-    keys.iter()
-        .zip(types)
-        .map(|(k, t)| {
-            let t = if types.len() == 1 && is_small_int(t) {
-                &DataType::Int64
-            } else {
-                t
-            };
-            let k = if k.data_type() == t {
-                Arc::clone(k)
-            } else {
-                cast(k, t)?
-            };
-            // floats match by SQL's rule (-0.0 = 0.0, NaN = NaN), as everywhere in ltseq
-            Ok(canonical_key(&k))
-        })
-        .collect()
-}
-
-/// Rows where every key column is non-NULL.
-fn valid_keys(keys: &[ArrayRef]) -> Option<NullBuffer> {
-    keys.iter().fold(None, |acc, k| {
-        NullBuffer::union(acc.as_ref(), k.logical_nulls().as_ref())
-    })
 }
 
 fn duplicate_error(
@@ -124,66 +69,20 @@ impl TargetIndex {
         columns: Vec<ArrayRef>,
         rows: usize,
     ) -> Result<Self> {
-        if rows >= ABSENT as usize {
-            return Err(DataFusionError::Execution(format!(
-                "ltseq link: the target has {rows} rows; at most {} are supported",
-                ABSENT - 1
-            )));
+        let (ids, row_ids) = KeyIds::build(key_types, keys, rows)?;
+        let mut first = Vec::with_capacity(ids.distinct());
+        for (i, &id) in row_ids.iter().enumerate().filter(|(_, &id)| id != ABSENT) {
+            if id as usize == first.len() {
+                first.push(i as u32);
+            } else {
+                let keys = cast_keys(keys, key_types)?;
+                return Err(duplicate_error(spec, &keys, first[id as usize] as usize, i));
+            }
         }
-        let keys = cast_keys(keys, key_types)?;
-        let valid = valid_keys(&keys);
-        let is_valid = |i: usize| valid.as_ref().is_none_or(|v| v.is_valid(i));
-        let lookup = if keys.len() == 1 && keys[0].data_type() == &DataType::Int64 {
-            let ints = keys[0].as_primitive::<Int64Type>();
-            let (mut min, mut max) = (i64::MAX, i64::MIN);
-            for i in (0..rows).filter(|&i| is_valid(i)) {
-                let v = ints.value(i);
-                min = min.min(v);
-                max = max.max(v);
-            }
-            let span = if min > max {
-                0
-            } else {
-                (max as i128 - min as i128 + 1) as u128
-            };
-            if span <= (4 * rows as u128).max(1 << 16) {
-                let mut slots = vec![ABSENT; span as usize];
-                for i in (0..rows).filter(|&i| is_valid(i)) {
-                    let slot = &mut slots[(ints.value(i) as i128 - min as i128) as usize];
-                    if *slot != ABSENT {
-                        return Err(duplicate_error(spec, &keys, *slot as usize, i));
-                    }
-                    *slot = i as u32;
-                }
-                KeyLookup::Dense { min, slots }
-            } else {
-                let mut map = HashMap::with_capacity(rows);
-                for i in (0..rows).filter(|&i| is_valid(i)) {
-                    if let Some(first) = map.insert(ints.value(i), i as u32) {
-                        return Err(duplicate_error(spec, &keys, first as usize, i));
-                    }
-                }
-                KeyLookup::Int(map)
-            }
-        } else {
-            let fields = keys
-                .iter()
-                .map(|k| SortField::new(k.data_type().clone()))
-                .collect();
-            let converter = RowConverter::new(fields)?;
-            let encoded = converter.convert_columns(&keys)?;
-            let mut map: HashMap<Box<[u8]>, u32> = HashMap::with_capacity(rows);
-            for i in (0..rows).filter(|&i| is_valid(i)) {
-                if let Some(first) = map.insert(encoded.row(i).as_ref().into(), i as u32) {
-                    return Err(duplicate_error(spec, &keys, first as usize, i));
-                }
-            }
-            KeyLookup::Rows { converter, map }
-        };
         Ok(Self {
             columns,
-            lookup,
-            key_types: key_types.to_vec(),
+            keys: ids,
+            rows: first,
             held: None,
         })
     }
@@ -191,67 +90,28 @@ impl TargetIndex {
     /// The bytes the index holds: its columns and its lookup structure.
     fn bytes(&self) -> usize {
         let columns: usize = self.columns.iter().map(|c| array_bytes(c.as_ref())).sum();
-        let lookup = match &self.lookup {
-            KeyLookup::Dense { slots, .. } => slots.capacity() * 4,
-            KeyLookup::Int(map) => map.capacity() * 16,
-            KeyLookup::Rows { map, .. } => map
-                .keys()
-                .map(|k| k.len() + 24)
-                .sum::<usize>()
-                .max(map.capacity() * 24),
-        };
-        columns + lookup
+        columns + self.keys.bytes() + self.rows.capacity() * 4
     }
 
     /// The target row of each source row (NULL: no match, or a NULL key).
     fn positions(&self, keys: &[ArrayRef]) -> Result<UInt32Array> {
-        let keys = cast_keys(keys, &self.key_types)?;
-        let n = keys.first().map_or(0, |k| k.len());
-        let valid = valid_keys(&keys);
-        let is_valid = |i: usize| valid.as_ref().is_none_or(|v| v.is_valid(i));
-        let mut values = vec![0u32; n];
-        let mut found = vec![false; n];
-        match &self.lookup {
-            KeyLookup::Dense { min, slots } => {
-                let ints = keys[0].as_primitive::<Int64Type>();
-                for (i, &v) in ints.values().iter().enumerate() {
-                    let off = v.wrapping_sub(*min) as u64;
-                    if let Some(&slot) = slots.get(off as usize) {
-                        values[i] = slot;
-                        found[i] = slot != ABSENT && is_valid(i);
-                    }
-                }
-            }
-            KeyLookup::Int(map) => {
-                let ints = keys[0].as_primitive::<Int64Type>();
-                for (i, v) in ints.values().iter().enumerate() {
-                    if is_valid(i) {
-                        if let Some(&slot) = map.get(v) {
-                            values[i] = slot;
-                            found[i] = true;
-                        }
-                    }
-                }
-            }
-            KeyLookup::Rows { converter, map } => {
-                let encoded = converter.convert_columns(&keys)?;
-                for i in (0..n).filter(|&i| is_valid(i)) {
-                    if let Some(&slot) = map.get(encoded.row(i).as_ref()) {
-                        values[i] = slot;
-                        found[i] = true;
-                    }
-                }
-            }
-        }
-        if found.iter().all(|&f| f) {
+        let ids = self.keys.probe(keys)?;
+        if ids.iter().all(|&id| id != ABSENT) {
             // Every row matched: no null buffer, so `take` runs its no-null path.
+            let values: Vec<u32> = ids.iter().map(|&id| self.rows[id as usize]).collect();
             return Ok(UInt32Array::new(values.into(), None));
         }
-        for (v, f) in values.iter_mut().zip(&found) {
-            if !f {
-                *v = 0;
-            }
-        }
+        let found: Vec<bool> = ids.iter().map(|&id| id != ABSENT).collect();
+        let values: Vec<u32> = ids
+            .iter()
+            .map(|&id| {
+                if id == ABSENT {
+                    0
+                } else {
+                    self.rows[id as usize]
+                }
+            })
+            .collect();
         let nulls = NullBuffer::new(BooleanBuffer::from(found));
         Ok(UInt32Array::new(values.into(), Some(nulls)))
     }
@@ -289,18 +149,6 @@ impl TargetIndex {
     }
 }
 
-/// The target index of one `LinkExec`, shared by its partitions. The target's plan can be
-/// executed only once (a `RepartitionExec` in it hands out each partition once), so a failed
-/// or abandoned read is remembered, never retried.
-pub(super) enum IndexState {
-    Empty,
-    Reading,
-    Ready(Arc<TargetIndex>),
-    Failed(Arc<DataFusionError>),
-}
-
-pub(super) type IndexCell = futures::lock::Mutex<IndexState>;
-
 /// Reads the whole target (every partition, one after another) and indexes it.
 pub(super) async fn build_index(
     target: Arc<dyn ExecutionPlan>,
@@ -309,38 +157,13 @@ pub(super) async fn build_index(
     context: Arc<TaskContext>,
 ) -> Result<TargetIndex> {
     let schema = target.schema();
-    let mut held = Held::new(NAME, 0, &context);
-    let mut batches = Vec::new();
-    for p in 0..target.output_partitioning().partition_count() {
-        let mut stream = target.execute(p, Arc::clone(&context))?;
-        while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            held.grow(batch_bytes(&batch))?;
-            batches.push(batch);
-        }
-    }
-    // the batches and their concatenation, for a moment
-    held.set(held.size().saturating_mul(2))?;
-    let all = concat_batches(&schema, &batches)?;
-    drop(batches);
+    let (all, mut held) = read_whole(NAME, target, context).await?;
     let keys = spec
         .target_keys
         .iter()
         .map(|k| Ok(Arc::clone(all.column(schema.index_of(k)?))))
         .collect::<Result<Vec<_>>>()?;
-    let columns = spec
-        .fetch
-        .iter()
-        .map(|c| {
-            let column = all.column(schema.index_of(c)?);
-            let t = gathered_type(column.data_type());
-            if &t == column.data_type() {
-                Ok(Arc::clone(column))
-            } else {
-                Ok(cast(column, &t)?)
-            }
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let columns = fetched_columns(&all, &spec.fetch)?;
     let mut index = no_panic(NAME, || {
         TargetIndex::build(&spec, &key_types, &keys, columns, all.num_rows())
     })?;

@@ -8,6 +8,8 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::type_coercion::binary::comparison_coercion;
 use serde::{Deserialize, Serialize};
 
+use crate::ordered::build_side::gathered_type;
+
 /// The table function's SQL name (Rust sessions).
 pub const LINK_FUNCTION_NAME: &str = "ltseq_link";
 pub(super) const NAME: &str = "LtseqLinkExec";
@@ -126,16 +128,5 @@ impl LinkSpec {
             key_types,
             Arc::new(Schema::new_with_metadata(fields, source.metadata().clone())),
         ))
-    }
-}
-
-/// The type a fetched column is gathered as: strings and binaries as their view types, so a
-/// gather copies one 16-byte view per row instead of the bytes (the views point into the
-/// target's buffers, read once); everything else as it is.
-pub(super) fn gathered_type(t: &DataType) -> DataType {
-    match t {
-        DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,
-        DataType::Binary | DataType::LargeBinary => DataType::BinaryView,
-        other => other.clone(),
     }
 }

@@ -8,25 +8,12 @@ use datafusion::logical_expr::Expr;
 
 use super::spec::{LinkJoin, LinkSpec, LINK_FUNCTION_NAME};
 use super::table::LinkTableProvider;
-use crate::ordered::sql_args::{arity, text_arg};
+use crate::ordered::sql_args::{arity, key_pairs, text_arg};
 use crate::ordered::{InputTable, Tables};
 
 /// Parses `a = b, c` into (source keys, target keys).
 pub fn parse_keys(text: &str) -> Result<(Vec<String>, Vec<String>)> {
-    let (mut s, mut t) = (Vec::new(), Vec::new());
-    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let (a, b) = match item.split_once('=') {
-            Some((a, b)) => (a.trim(), b.trim()),
-            None => (item, item),
-        };
-        if a.is_empty() || b.is_empty() || b.contains('=') {
-            return Err(DataFusionError::Plan(format!(
-                "{LINK_FUNCTION_NAME}: cannot read the key {item:?}: write source_column = target_column"
-            )));
-        }
-        s.push(a.to_string());
-        t.push(b.to_string());
-    }
+    let (s, t) = key_pairs(LINK_FUNCTION_NAME, text, "source_column = target_column")?;
     if s.is_empty() {
         return Err(DataFusionError::Plan(format!(
             "{LINK_FUNCTION_NAME}: give at least one key (source_column = target_column)"

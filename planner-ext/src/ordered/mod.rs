@@ -16,6 +16,8 @@
 //! - [`order`]: the proven order of a plan's rows (ltseq's operators declare it; a host's nodes
 //!   are followed by name).
 //! - [`catalog`]: finding input tables by name in a session.
+//! - [`keys`]: [`keys::KeyIds`], equal keys across two inputs (a dense id per distinct key).
+//! - [`build_side`]: an input read whole once per execution and shared by the partitions.
 //! - [`declared`]: in-memory tables whose (checked) order is declared to DataFusion.
 //! - [`hidden`]: [`hidden::HiddenPlanExec`], a plan handed across the FFI in-process, as it is.
 //! - [`functions`]: the scalar functions an operator's own SQL expressions may call.
@@ -28,6 +30,7 @@
 //! names of the two whose partitions keep the stored order (`input::ORDER_KEEPING_OPERATORS`),
 //! because a host's plan, seen through the FFI, shows only names.
 
+pub mod build_side;
 pub mod catalog;
 pub mod declared;
 pub mod exec;
@@ -35,6 +38,7 @@ pub mod functions;
 pub mod guard;
 pub mod hidden;
 pub mod input;
+pub mod keys;
 pub mod layout;
 pub mod memory;
 pub mod node;

@@ -62,3 +62,23 @@ pub fn names(list: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .collect()
 }
+
+/// `"a = b, c"` as the pairs (left, right) `[a, c]`, `[b, c]` (one name stands for both sides;
+/// `form` shows a pair in the error).
+pub fn key_pairs(who: &str, text: &str, form: &str) -> Result<(Vec<String>, Vec<String>)> {
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (a, b) = match item.split_once('=') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => (item, item),
+        };
+        if a.is_empty() || b.is_empty() || b.contains('=') {
+            return Err(DataFusionError::Plan(format!(
+                "{who}: cannot read the key {item:?}: write {form}"
+            )));
+        }
+        left.push(a.to_string());
+        right.push(b.to_string());
+    }
+    Ok((left, right))
+}

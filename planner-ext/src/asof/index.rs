@@ -1,0 +1,298 @@
+//! The right side of an as-of join, read once: its fetched columns, and per `by` key its rows
+//! sorted by `on` (ties in the right's order), searched by bisection for each left row.
+
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
+use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
+use datafusion::arrow::compute::{cast, take};
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
+use datafusion::error::Result;
+use datafusion::execution::TaskContext;
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::spec::{AsofSpec, AsofStrategy, OnKind, Resolved, NAME};
+use crate::ordered::build_side::{fetched_columns, read_whole};
+use crate::ordered::guard::no_panic;
+use crate::ordered::keys::{KeyIds, ABSENT};
+use crate::ordered::memory::{array_bytes, Held};
+
+/// `on` values of one side as numbers, with their validity (a NaN float is not valid).
+enum OnValues {
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+}
+
+fn on_values(column: &ArrayRef, on_type: &DataType, kind: OnKind) -> Result<(OnValues, Vec<bool>)> {
+    let common = if column.data_type() == on_type {
+        Arc::clone(column)
+    } else {
+        cast(column, on_type)?
+    };
+    let valid = |nulls: Option<&NullBuffer>, i: usize| nulls.is_none_or(|n| n.is_valid(i));
+    Ok(match kind {
+        OnKind::Int => {
+            let ints = if common.data_type() == &DataType::Int64 {
+                common
+            } else if matches!(common.data_type(), DataType::Date32 | DataType::Time32(_)) {
+                cast(&cast(&common, &DataType::Int32)?, &DataType::Int64)?
+            } else {
+                cast(&common, &DataType::Int64)?
+            };
+            let ints = ints.as_primitive::<Int64Type>();
+            let nulls = ints.logical_nulls();
+            let ok = (0..ints.len()).map(|i| valid(nulls.as_ref(), i)).collect();
+            (OnValues::Int(ints.values().to_vec()), ok)
+        }
+        OnKind::Float => {
+            let floats = cast(&common, &DataType::Float64)?;
+            let floats = floats.as_primitive::<Float64Type>();
+            let nulls = floats.logical_nulls();
+            let ok = (0..floats.len())
+                .map(|i| valid(nulls.as_ref(), i) && !floats.value(i).is_nan())
+                .collect();
+            (OnValues::Float(floats.values().to_vec()), ok)
+        }
+    })
+}
+
+/// The chosen position in `sorted` (ascending `on` values of one key) for `x`.
+fn search<T: Copy + PartialOrd>(
+    sorted: &[T],
+    x: T,
+    strategy: AsofStrategy,
+    within: impl Fn(T, T) -> bool,
+    closer_before: impl Fn(T, T, T) -> bool,
+) -> Option<usize> {
+    let after_le = sorted.partition_point(|&v| v <= x); // rows with v <= x
+    let backward = after_le.checked_sub(1);
+    let pick = match strategy {
+        AsofStrategy::Backward => backward,
+        AsofStrategy::Forward => {
+            let first_ge = sorted.partition_point(|&v| v < x);
+            (first_ge < sorted.len()).then_some(first_ge)
+        }
+        AsofStrategy::Nearest => {
+            // of the rows at the least distance, the last (in the right's order)
+            let forward = (after_le < sorted.len())
+                .then(|| sorted.partition_point(|&v| v <= sorted[after_le]) - 1);
+            match (backward, forward) {
+                (Some(b), _) if sorted[b] == x => Some(b),
+                (Some(b), Some(f)) => Some(if closer_before(sorted[b], x, sorted[f]) {
+                    b
+                } else {
+                    f
+                }),
+                (b, f) => b.or(f),
+            }
+        }
+    };
+    pick.filter(|&i| within(sorted[i], x))
+}
+
+/// The right side, indexed.
+pub struct RightIndex {
+    columns: Vec<ArrayRef>,
+    by: Option<KeyIds>,
+    /// Key id `k`'s rows are `offsets[k] .. offsets[k + 1]` of `on` and `rows`.
+    offsets: Vec<u32>,
+    on: OnValues,
+    rows: Vec<u32>,
+    held: Option<Held>,
+}
+
+impl RightIndex {
+    fn build(
+        resolved: &Resolved,
+        on: &ArrayRef,
+        by: &[ArrayRef],
+        columns: Vec<ArrayRef>,
+    ) -> Result<Self> {
+        let n = on.len();
+        let (values, valid) = on_values(on, &resolved.on_type, resolved.on_kind)?;
+        let (by_ids, ids) = if by.is_empty() {
+            (None, vec![0u32; n])
+        } else {
+            let (keys, ids) = KeyIds::build(&resolved.by_types, by, n)?;
+            (Some(keys), ids)
+        };
+        let groups = by_ids.as_ref().map_or(1, |k| k.distinct());
+        // rows by key id (a counting sort, stable: each key's rows in the right's order)
+        let mut offsets = vec![0u32; groups + 1];
+        for (i, &id) in ids.iter().enumerate() {
+            if id != ABSENT && valid[i] {
+                offsets[id as usize + 1] += 1;
+            }
+        }
+        for k in 0..groups {
+            offsets[k + 1] += offsets[k];
+        }
+        let mut next = offsets.clone();
+        let mut rows = vec![0u32; offsets[groups] as usize];
+        for (i, &id) in ids.iter().enumerate() {
+            if id != ABSENT && valid[i] {
+                rows[next[id as usize] as usize] = i as u32;
+                next[id as usize] += 1;
+            }
+        }
+        // each key's rows by `on` (a stable sort: equal values keep the right's order)
+        let on = match values {
+            OnValues::Int(v) => {
+                let mut sorted = Vec::with_capacity(rows.len());
+                for k in 0..groups {
+                    let part = &mut rows[offsets[k] as usize..offsets[k + 1] as usize];
+                    part.sort_by_key(|&r| v[r as usize]);
+                    sorted.extend(part.iter().map(|&r| v[r as usize]));
+                }
+                OnValues::Int(sorted)
+            }
+            OnValues::Float(v) => {
+                let mut sorted = Vec::with_capacity(rows.len());
+                for k in 0..groups {
+                    let part = &mut rows[offsets[k] as usize..offsets[k + 1] as usize];
+                    part.sort_by(|&a, &b| v[a as usize].total_cmp(&v[b as usize]));
+                    sorted.extend(part.iter().map(|&r| v[r as usize]));
+                }
+                OnValues::Float(sorted)
+            }
+        };
+        Ok(Self {
+            columns,
+            by: by_ids,
+            offsets,
+            on,
+            rows,
+            held: None,
+        })
+    }
+
+    fn bytes(&self) -> usize {
+        let columns: usize = self.columns.iter().map(|c| array_bytes(c.as_ref())).sum();
+        let by = self.by.as_ref().map_or(0, |k| k.bytes());
+        columns + by + self.offsets.capacity() * 4 + self.rows.capacity() * 12
+    }
+
+    /// The right row of each left row (NULL: none, or beyond the tolerance).
+    fn positions(
+        &self,
+        resolved: &Resolved,
+        strategy: AsofStrategy,
+        on: &ArrayRef,
+        by: &[ArrayRef],
+    ) -> Result<UInt32Array> {
+        let n = on.len();
+        let (values, valid) = on_values(on, &resolved.on_type, resolved.on_kind)?;
+        let ids = match &self.by {
+            None => vec![0u32; n],
+            Some(keys) => keys.probe(by)?,
+        };
+        let mut out = vec![0u32; n];
+        let mut found = vec![false; n];
+        let tol = resolved.tolerance;
+        let mut fill = |i: usize, pick: Option<usize>, lo: usize| {
+            if let Some(p) = pick {
+                out[i] = self.rows[lo + p];
+                found[i] = true;
+            }
+        };
+        let span = |i: usize| {
+            let id = ids[i];
+            (id != ABSENT && valid[i]).then(|| {
+                (
+                    self.offsets[id as usize] as usize,
+                    self.offsets[id as usize + 1] as usize,
+                )
+            })
+        };
+        match (&self.on, &values) {
+            (OnValues::Int(sorted), OnValues::Int(xs)) => {
+                let limit = tol.map(|t| t.floor() as i128);
+                for (i, &x) in xs.iter().enumerate() {
+                    let Some((lo, hi)) = span(i) else { continue };
+                    let pick = search(
+                        &sorted[lo..hi],
+                        x,
+                        strategy,
+                        |v, x| limit.is_none_or(|t| (x as i128 - v as i128).abs() <= t),
+                        |b, x, f| (x as i128 - b as i128) < (f as i128 - x as i128),
+                    );
+                    fill(i, pick, lo);
+                }
+            }
+            (OnValues::Float(sorted), OnValues::Float(xs)) => {
+                for (i, &x) in xs.iter().enumerate() {
+                    let Some((lo, hi)) = span(i) else { continue };
+                    let pick = search(
+                        &sorted[lo..hi],
+                        x,
+                        strategy,
+                        |v, x| tol.is_none_or(|t| (x - v).abs() <= t),
+                        |b, x, f| (x - b) < (f - x),
+                    );
+                    fill(i, pick, lo);
+                }
+            }
+            _ => {}
+        }
+        let nulls =
+            (!found.iter().all(|&f| f)).then(|| NullBuffer::new(BooleanBuffer::from(found)));
+        Ok(UInt32Array::new(out.into(), nulls))
+    }
+
+    /// The output batch for one left batch.
+    pub(super) fn join(
+        &self,
+        batch: &RecordBatch,
+        resolved: &Resolved,
+        spec: &AsofSpec,
+        left_on: usize,
+        left_by: &[usize],
+        schema: &SchemaRef,
+    ) -> Result<RecordBatch> {
+        let by: Vec<ArrayRef> = left_by
+            .iter()
+            .map(|&i| Arc::clone(batch.column(i)))
+            .collect();
+        let positions = self.positions(resolved, spec.strategy, batch.column(left_on), &by)?;
+        let mut columns = batch.columns().to_vec();
+        for c in &self.columns {
+            columns.push(take(c.as_ref(), &positions, None)?);
+        }
+        Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+    }
+}
+
+/// Reads the whole right side (every partition, one after another, in its order) and indexes it.
+pub(super) async fn build_index(
+    right: Arc<dyn ExecutionPlan>,
+    spec: AsofSpec,
+    resolved: Resolved,
+    context: Arc<TaskContext>,
+) -> Result<RightIndex> {
+    let schema = right.schema();
+    let (all, mut held) = read_whole(NAME, right, context).await?;
+    let on = Arc::clone(all.column(schema.index_of(&spec.right_on)?));
+    let by = spec
+        .right_by
+        .iter()
+        .map(|k| Ok(Arc::clone(all.column(schema.index_of(k)?))))
+        .collect::<Result<Vec<_>>>()?;
+    let columns = fetched_columns(&all, &spec.fetch)?;
+    let mut index = no_panic(NAME, || RightIndex::build(&resolved, &on, &by, columns))?;
+    drop(all);
+    held.set(index.bytes())?;
+    index.held = Some(held);
+    Ok(index)
+}
+
+impl fmt::Debug for RightIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "RightIndex({} columns, {} rows)",
+            self.columns.len(),
+            self.rows.len()
+        )
+    }
+}
