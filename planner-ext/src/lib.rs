@@ -7,7 +7,7 @@
 //! - [`ordered`]: the shared core every operator is built on ([`ordered::OrderedExec`],
 //!   [`ordered::OrderedNode`], [`ordered::OperatorProvider`], reading ordered inputs, guards).
 //! - One module per operator: [`sequence`], [`window`], [`group_ordered`], [`link`], [`asof`],
-//!   [`pattern`]. Each defines a `static OPERATOR` ([`ordered::Operator`]); [`OPERATORS`]
+//!   [`join`], [`pattern`]. Each defines a `static OPERATOR` ([`ordered::Operator`]); [`OPERATORS`]
 //!   lists them, and is all the plane knows of them.
 //! - The plane: [`planner`] (the extension planner and ltseq's query planner), [`codec`]
 //!   (logical and physical codecs), [`reference`] (the SQL reference of the table functions).
@@ -30,6 +30,7 @@ pub mod asof;
 pub mod codec;
 pub mod group_ordered;
 mod host;
+pub mod join;
 pub mod link;
 pub mod ordered;
 pub mod output;
@@ -62,6 +63,7 @@ pub static OPERATORS: &[&ordered::Operator] = &[
     &group_ordered::OPERATOR,
     &link::OPERATOR,
     &asof::OPERATOR,
+    &join::OPERATOR,
     &pattern::OPERATOR,
     &output::OPERATOR,
 ];

@@ -93,6 +93,66 @@ def _hidden_order(rel: Rel, alias: str) -> tuple[list[str], list[tuple[str, bool
     return items, order
 
 
+def _right_names(t: LTSeq, other: LTSeq, shared: set[str], suffix: str) -> list[tuple[str, str]]:
+    """The right columns a join brings (not the keys named as their left key) and their names
+    (``suffix`` on a name the left has)."""
+    taken = set(t.columns)
+    out = []
+    for c in other.columns:
+        if c in shared:
+            continue
+        name = c
+        if name in taken:
+            name = c + suffix
+            if name in taken or name in other.columns:
+                raise ValueError(f"join(): the right column {c!r} clashes, and so does {name!r}; choose a suffix=")
+        taken.add(name)
+        out.append((c, name))
+    return out
+
+
+def _operator_join(
+    t: LTSeq, other: LTSeq, kind: str, left_keys: list[str], right_keys: list[str], suffix: str
+) -> LTSeq:
+    """An inner, left, semi or anti join on ltseq's Join operator: the left streams in its
+    order, each left row's matches in the right's order (the right read through its ordered
+    output); an ordinal column of the operator orders a left row's matches."""
+    ctx = t._ctx
+    fetches = kind in ("inner", "left")
+    pairs = _right_names(t, other, {a for a, b in zip(left_keys, right_keys) if a == b}, suffix) if fetches else []
+    ordinal = new_name("jn") if fetches else None
+    left_view = register_view(ctx, t._rel.sql)
+    right_sql, right_source = output(other)  # the right's rows in its order
+    right_view = register_view(ctx, right_sql)
+    table = new_name("join")
+    try:
+        source = Source(ctx, table, left_view, right_view)
+        operator = _native.join_table(
+            left_view,
+            ctx.table(left_view).schema(),
+            right_view,
+            ctx.table(right_view).schema(),
+            left_keys,
+            right_keys,
+            kind,
+            [c for c, _ in pairs],
+            [n for _, n in pairs],
+            ordinal,
+        )
+        ctx.register_table(table, operator)
+    except Exception as e:
+        raise QueryError(f"join(): {message(e)}") from e
+    names = [n for _, n in pairs]
+    hidden = list(t._rel.hidden) + ([ordinal] if ordinal else [])
+    select = [quote_ident(c) for c in [*t.columns, *names, *hidden]]
+    sql = f"SELECT {', '.join(select)} FROM {quote_ident(table)}"
+    schema = plan_schema(ctx, sql)
+    visible = pa.schema([schema.field(i) for i in range(len(t.columns) + len(names))])
+    order = t._rel.order + (((ordinal, False),) if ordinal else ())
+    sources = t._rel.sources + (source, right_source) + other._rel.sources
+    return t._with(Rel(sql, visible, tuple(hidden), order, t._rel.sort_keys, sources))
+
+
 def join(t: LTSeq, other: LTSeq, on: Any, how: str, left_on: Any, right_on: Any, suffix: str) -> LTSeq:
     """``t`` joined with ``other`` (see :meth:`LTSeq.join`)."""
     who = "join()" if how not in ("semi", "anti") else f"{how}_join()"
@@ -109,6 +169,8 @@ def join(t: LTSeq, other: LTSeq, on: Any, how: str, left_on: Any, right_on: Any,
         right_keys: list[str] = []
     else:
         left_keys, right_keys = join_keys(t, other, on, left_on, right_on, who)
+    if kind in ("inner", "left", "semi", "anti"):
+        return _operator_join(t, other, kind, left_keys, right_keys, suffix)
     cond = " AND ".join(f"{_L}.{quote_ident(a)} = {_R}.{quote_ident(b)}" for a, b in zip(left_keys, right_keys))
     left_sql = t._rel.sql
     marker = None
@@ -129,16 +191,7 @@ def join(t: LTSeq, other: LTSeq, on: Any, how: str, left_on: Any, right_on: Any,
             if coalesce and c in shared:  # the key of a right row without a match is the right's
                 col = f"coalesce({col}, {_R}.{quote_ident(c)})"
             select.append(f"{col} AS {quote_ident(c)}")
-        taken = set(t.columns)
-        for c in other.columns:
-            if c in shared:
-                continue
-            name = c
-            if name in taken:
-                name = c + suffix
-                if name in taken or name in other.columns:
-                    raise ValueError(f"join(): the right column {c!r} clashes, and so does {name!r}; choose a suffix=")
-            taken.add(name)
+        for c, name in _right_names(t, other, shared, suffix):
             select.append(f"{_R}.{quote_ident(c)} AS {quote_ident(name)}")
         r_items, r_order = _hidden_order(other._rel, _R)
     hidden = [f"{_L}.{quote_ident(marker)} AS {quote_ident(marker)}"] if marker else []

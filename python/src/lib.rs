@@ -40,6 +40,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(operators::group_ordered_table, m)?)?;
     m.add_function(wrap_pyfunction!(operators::link_table, m)?)?;
     m.add_function(wrap_pyfunction!(operators::asof_table, m)?)?;
+    m.add_function(wrap_pyfunction!(operators::join_table, m)?)?;
     m.add_function(wrap_pyfunction!(operators::pattern_table, m)?)?;
     m.add_function(wrap_pyfunction!(operators::output_table, m)?)?;
     m.add_function(wrap_pyfunction!(table_functions::table_function_names, m)?)?;

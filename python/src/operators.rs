@@ -15,6 +15,7 @@ use ltseq_planner::asof::{AsofSpec, AsofStrategy, AsofTableProvider, Tolerance};
 use ltseq_planner::group_ordered::{
     AggCall, Boundary, GroupOrderedTableProvider, Lag, SplitPredicate,
 };
+use ltseq_planner::join::{JoinKind, JoinSpec, JoinTableProvider};
 use ltseq_planner::link::{LinkJoin, LinkSpec, LinkTableProvider};
 use ltseq_planner::ordered::{InputTable, OrderedInput};
 use ltseq_planner::output::{OutputTableProvider, SortKey};
@@ -265,6 +266,42 @@ pub(crate) fn asof_table(
     let provider = AsofTableProvider::try_new(left, left_schema, right, right_schema, spec)
         .map_err(value_error)?;
     Ok(OperatorTable::new(provider, "asof"))
+}
+
+/// The order-keeping join of `left` and `right` (two registered tables): the left's columns,
+/// the right columns `fetch` named `names`, and with `ordinal` an increasing BIGINT column.
+#[pyfunction]
+#[pyo3(signature = (left, left_schema, right, right_schema, left_keys, right_keys, kind, fetch, names, ordinal = None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn join_table(
+    left: String,
+    left_schema: Bound<'_, PyAny>,
+    right: String,
+    right_schema: Bound<'_, PyAny>,
+    left_keys: Vec<String>,
+    right_keys: Vec<String>,
+    kind: &str,
+    fetch: Vec<String>,
+    names: Vec<String>,
+    ordinal: Option<String>,
+) -> PyResult<OperatorTable> {
+    let spec = JoinSpec {
+        left_keys,
+        right_keys,
+        kind: JoinKind::parse(kind).map_err(value_error)?,
+        fetch,
+        names,
+        ordinal,
+    };
+    let provider = JoinTableProvider::try_new(
+        left,
+        arrow_schema(&left_schema)?,
+        right,
+        arrow_schema(&right_schema)?,
+        spec,
+    )
+    .map_err(value_error)?;
+    Ok(OperatorTable::new(provider, "join"))
 }
 
 /// The `Pattern` operator (ordered search) over `input` with one BOOLEAN column per step: the

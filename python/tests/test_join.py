@@ -194,3 +194,14 @@ def test_hostile_names_are_quoted(ctx) -> None:
     j = a.join(b, on=name, suffix=" r'")
     assert j.columns == [name, "v'", "v' r'"]
     assert _rows(j) == [(2, 2, 5), (2, 2, 6)]
+
+
+def test_an_ordered_left_is_joined_without_a_sort(ctx) -> None:
+    facts = LTSeq.from_dict({"k": [2, 1, 2, 3] * 500, "v": list(range(2000))}, ctx=ctx)
+    dims = LTSeq.from_dict({"k": [1, 2, 2], "w": [10, 20, 21]}, ctx=ctx)
+    for how in ("inner", "left", "semi", "anti"):
+        joined = facts.join(dims, on="k", how=how)
+        plan = joined.explain()
+        assert "LtseqJoinExec" in plan and "read=InOrder" in plan, (how, plan)
+    rows = _rows(facts.join(dims, on="k").head(4))
+    assert rows == [(2, 0, 20), (2, 0, 21), (1, 1, 10), (2, 2, 20)]

@@ -15,7 +15,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use super::spec::{AsofSpec, AsofStrategy, OnKind, Resolved, NAME};
 use crate::ordered::build_side::{fetched_columns, read_whole};
 use crate::ordered::guard::no_panic;
-use crate::ordered::keys::{KeyIds, ABSENT};
+use crate::ordered::keys::{KeyGroups, ABSENT};
 use crate::ordered::memory::{array_bytes, Held};
 
 /// `on` values of one side as numbers, with their validity (a NaN float is not valid).
@@ -94,11 +94,9 @@ fn search<T: Copy + PartialOrd>(
 /// The right side, indexed.
 pub struct RightIndex {
     columns: Vec<ArrayRef>,
-    by: Option<KeyIds>,
-    /// Key id `k`'s rows are `offsets[k] .. offsets[k + 1]` of `on` and `rows`.
-    offsets: Vec<u32>,
+    /// The right rows by key; each key's rows are sorted by `on` (and `on` holds their times).
+    groups: KeyGroups,
     on: OnValues,
-    rows: Vec<u32>,
     held: Option<Held>,
 }
 
@@ -111,36 +109,13 @@ impl RightIndex {
     ) -> Result<Self> {
         let n = on.len();
         let (values, valid) = on_values(on, &resolved.on_type, resolved.on_kind)?;
-        let (by_ids, ids) = if by.is_empty() {
-            (None, vec![0u32; n])
-        } else {
-            let (keys, ids) = KeyIds::build(&resolved.by_types, by, n)?;
-            (Some(keys), ids)
-        };
-        let groups = by_ids.as_ref().map_or(1, |k| k.distinct());
-        // rows by key id (a counting sort, stable: each key's rows in the right's order)
-        let mut offsets = vec![0u32; groups + 1];
-        for (i, &id) in ids.iter().enumerate() {
-            if id != ABSENT && valid[i] {
-                offsets[id as usize + 1] += 1;
-            }
-        }
-        for k in 0..groups {
-            offsets[k + 1] += offsets[k];
-        }
-        let mut next = offsets.clone();
-        let mut rows = vec![0u32; offsets[groups] as usize];
-        for (i, &id) in ids.iter().enumerate() {
-            if id != ABSENT && valid[i] {
-                rows[next[id as usize] as usize] = i as u32;
-                next[id as usize] += 1;
-            }
-        }
+        let mut groups = KeyGroups::build(&resolved.by_types, by, n, |i| valid[i])?;
+        let (offsets, rows) = (&groups.offsets, &mut groups.rows);
         // each key's rows by `on` (a stable sort: equal values keep the right's order)
         let on = match values {
             OnValues::Int(v) => {
                 let mut sorted = Vec::with_capacity(rows.len());
-                for k in 0..groups {
+                for k in 0..offsets.len() - 1 {
                     let part = &mut rows[offsets[k] as usize..offsets[k + 1] as usize];
                     part.sort_by_key(|&r| v[r as usize]);
                     sorted.extend(part.iter().map(|&r| v[r as usize]));
@@ -149,7 +124,7 @@ impl RightIndex {
             }
             OnValues::Float(v) => {
                 let mut sorted = Vec::with_capacity(rows.len());
-                for k in 0..groups {
+                for k in 0..offsets.len() - 1 {
                     let part = &mut rows[offsets[k] as usize..offsets[k + 1] as usize];
                     part.sort_by(|&a, &b| v[a as usize].total_cmp(&v[b as usize]));
                     sorted.extend(part.iter().map(|&r| v[r as usize]));
@@ -159,18 +134,19 @@ impl RightIndex {
         };
         Ok(Self {
             columns,
-            by: by_ids,
-            offsets,
+            groups,
             on,
-            rows,
             held: None,
         })
     }
 
     fn bytes(&self) -> usize {
         let columns: usize = self.columns.iter().map(|c| array_bytes(c.as_ref())).sum();
-        let by = self.by.as_ref().map_or(0, |k| k.bytes());
-        columns + by + self.offsets.capacity() * 4 + self.rows.capacity() * 12
+        let on = match &self.on {
+            OnValues::Int(v) => v.capacity() * 8,
+            OnValues::Float(v) => v.capacity() * 8,
+        };
+        columns + self.groups.bytes() + on
     }
 
     /// The right row of each left row (NULL: none, or beyond the tolerance).
@@ -183,26 +159,21 @@ impl RightIndex {
     ) -> Result<UInt32Array> {
         let n = on.len();
         let (values, valid) = on_values(on, &resolved.on_type, resolved.on_kind)?;
-        let ids = match &self.by {
-            None => vec![0u32; n],
-            Some(keys) => keys.probe(by)?,
-        };
+        let ids = self.groups.probe(by, n)?;
         let mut out = vec![0u32; n];
         let mut found = vec![false; n];
         let tol = resolved.tolerance;
         let mut fill = |i: usize, pick: Option<usize>, lo: usize| {
             if let Some(p) = pick {
-                out[i] = self.rows[lo + p];
+                out[i] = self.groups.rows[lo + p];
                 found[i] = true;
             }
         };
         let span = |i: usize| {
             let id = ids[i];
             (id != ABSENT && valid[i]).then(|| {
-                (
-                    self.offsets[id as usize] as usize,
-                    self.offsets[id as usize + 1] as usize,
-                )
+                let r = self.groups.span(id);
+                (r.start, r.end)
             })
         };
         match (&self.on, &values) {
@@ -292,7 +263,7 @@ impl fmt::Debug for RightIndex {
             f,
             "RightIndex({} columns, {} rows)",
             self.columns.len(),
-            self.rows.len()
+            self.groups.rows.len()
         )
     }
 }

@@ -233,3 +233,89 @@ impl KeyIds {
         }
     }
 }
+
+/// The rows of a build side grouped by key, each key's rows in the build side's order: key id
+/// `k`'s rows are `rows[offsets[k] .. offsets[k + 1]]`. Without key columns every row is in
+/// one group (id 0).
+pub struct KeyGroups {
+    keys: Option<KeyIds>,
+    pub offsets: Vec<u32>,
+    pub rows: Vec<u32>,
+}
+
+impl KeyGroups {
+    /// Groups the `n` rows with keys `keys` (compared in `key_types`) for which `keep` holds
+    /// (rows with a NULL key are left out).
+    pub fn build(
+        key_types: &[DataType],
+        keys: &[ArrayRef],
+        n: usize,
+        keep: impl Fn(usize) -> bool,
+    ) -> Result<Self> {
+        let (lookup, ids) = if keys.is_empty() {
+            (None, vec![0u32; n])
+        } else {
+            let (lookup, ids) = KeyIds::build(key_types, keys, n)?;
+            (Some(lookup), ids)
+        };
+        let groups = lookup.as_ref().map_or(1, |k| k.distinct());
+        // a counting sort by key id, stable: each key's rows in the build side's order
+        let mut offsets = vec![0u32; groups + 1];
+        for (i, &id) in ids.iter().enumerate() {
+            if id != ABSENT && keep(i) {
+                offsets[id as usize + 1] += 1;
+            }
+        }
+        for k in 0..groups {
+            offsets[k + 1] += offsets[k];
+        }
+        let mut next = offsets.clone();
+        let mut rows = vec![0u32; offsets[groups] as usize];
+        for (i, &id) in ids.iter().enumerate() {
+            if id != ABSENT && keep(i) {
+                rows[next[id as usize] as usize] = i as u32;
+                next[id as usize] += 1;
+            }
+        }
+        Ok(Self {
+            keys: lookup,
+            offsets,
+            rows,
+        })
+    }
+
+    /// The number of groups.
+    pub fn groups(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// The group id of each probe row ([`ABSENT`]: a NULL key or none on the build side).
+    pub fn probe(&self, keys: &[ArrayRef], n: usize) -> Result<Vec<u32>> {
+        match &self.keys {
+            None => Ok(vec![0u32; n]),
+            Some(lookup) => lookup.probe(keys),
+        }
+    }
+
+    /// The positions in `rows` of group `id`.
+    pub fn span(&self, id: u32) -> std::ops::Range<usize> {
+        self.offsets[id as usize] as usize..self.offsets[id as usize + 1] as usize
+    }
+
+    /// The bytes it holds.
+    pub fn bytes(&self) -> usize {
+        self.keys.as_ref().map_or(0, |k| k.bytes())
+            + (self.offsets.capacity() + self.rows.capacity()) * 4
+    }
+}
+
+impl std::fmt::Debug for KeyGroups {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "KeyGroups({} groups, {} rows)",
+            self.groups(),
+            self.rows.len()
+        )
+    }
+}
