@@ -111,6 +111,25 @@ def _right_names(t: LTSeq, other: LTSeq, shared: set[str], suffix: str) -> list[
     return out
 
 
+def _two_input_operator(t: LTSeq, other: LTSeq, kind: str, make: Any) -> tuple[str, list[str], tuple[Any, ...]]:
+    """Registers the operator ``make(left, left schema, right, right schema)`` over ``t``'s
+    relation (hidden columns included) and ``other``'s rows in its order (its output); returns
+    the operator table's name and columns, and the sources that keep it registered."""
+    ctx = t._ctx
+    left_view = register_view(ctx, t._rel.sql)
+    right_sql, right_source = output(other)
+    right_view = register_view(ctx, right_sql)
+    table = new_name(kind)
+    try:
+        source = Source(ctx, table, left_view, right_view)
+        operator = make(left_view, ctx.table(left_view).schema(), right_view, ctx.table(right_view).schema())
+        ctx.register_table(table, operator)
+    except Exception as e:
+        raise QueryError(f"{kind}: {message(e)}") from e
+    names = ctx.table(table).schema().names
+    return table, names, t._rel.sources + (source, right_source) + other._rel.sources
+
+
 def _operator_join(
     t: LTSeq, other: LTSeq, kind: str, left_keys: list[str], right_keys: list[str], suffix: str
 ) -> LTSeq:
@@ -121,27 +140,13 @@ def _operator_join(
     fetches = kind in ("inner", "left")
     pairs = _right_names(t, other, {a for a, b in zip(left_keys, right_keys) if a == b}, suffix) if fetches else []
     ordinal = new_name("jn") if fetches else None
-    left_view = register_view(ctx, t._rel.sql)
-    right_sql, right_source = output(other)  # the right's rows in its order
-    right_view = register_view(ctx, right_sql)
-    table = new_name("join")
-    try:
-        source = Source(ctx, table, left_view, right_view)
-        operator = _native.join_table(
-            left_view,
-            ctx.table(left_view).schema(),
-            right_view,
-            ctx.table(right_view).schema(),
-            left_keys,
-            right_keys,
-            kind,
-            [c for c, _ in pairs],
-            [n for _, n in pairs],
-            ordinal,
-        )
-        ctx.register_table(table, operator)
-    except Exception as e:
-        raise QueryError(f"join(): {message(e)}") from e
+    fetch, out = [c for c, _ in pairs], [n for _, n in pairs]
+
+    def make(left: str, left_schema: Any, right: str, right_schema: Any) -> Any:
+        args = (left_keys, right_keys, kind, fetch, out, ordinal)
+        return _native.join_table(left, left_schema, right, right_schema, *args)
+
+    table, _, sources = _two_input_operator(t, other, "join()", make)
     names = [n for _, n in pairs]
     hidden = list(t._rel.hidden) + ([ordinal] if ordinal else [])
     select = [quote_ident(c) for c in [*t.columns, *names, *hidden]]
@@ -149,7 +154,6 @@ def _operator_join(
     schema = plan_schema(ctx, sql)
     visible = pa.schema([schema.field(i) for i in range(len(t.columns) + len(names))])
     order = t._rel.order + (((ordinal, False),) if ordinal else ())
-    sources = t._rel.sources + (source, right_source) + other._rel.sources
     return t._with(Rel(sql, visible, tuple(hidden), order, t._rel.sort_keys, sources))
 
 
@@ -378,29 +382,13 @@ def asof_join(
     _check_order(other, right_on, by_cols, "right")
     tol = _tolerance(tolerance)
     ctx = t._ctx
-    left_view = register_view(ctx, t._rel.sql)
-    right_sql, right_source = output(other)  # the right's rows in its order (ties in that order)
-    right_view = register_view(ctx, right_sql)
-    table = new_name("asof")
-    try:
-        source = Source(ctx, table, left_view, right_view)
-        operator = _native.asof_table(
-            left_view,
-            ctx.table(left_view).schema(),
-            right_view,
-            ctx.table(right_view).schema(),
-            left_on,
-            right_on,
-            by_cols,
-            by_cols,
-            strategy,
-            tol,
-            suffix,
-        )
-        ctx.register_table(table, operator)
-    except Exception as e:
-        raise QueryError(f"{who}: {message(e)}") from e
-    names = ctx.table(table).schema().names
+
+    def make(left: str, left_schema: Any, right: str, right_schema: Any) -> Any:
+        args = (left_on, right_on, by_cols, by_cols, strategy, tol, suffix)
+        return _native.asof_table(left, left_schema, right, right_schema, *args)
+
+    # the right's rows in its order: equal times are taken in that order
+    table, names, sources = _two_input_operator(t, other, who, make)
     width = len(t.columns) + len(t._rel.hidden)
     fetched = names[width:]
     select = [quote_ident(c) for c in [*t.columns, *fetched, *t._rel.hidden]]
@@ -413,7 +401,7 @@ def asof_join(
         t._rel.hidden,
         t._rel.order,
         t._rel.sort_keys,
-        t._rel.sources + (source, right_source) + other._rel.sources,
+        sources,
     )
     return t._with(rel)
 
