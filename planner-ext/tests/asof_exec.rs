@@ -1,7 +1,8 @@
-//! The AsOf operator against a loop over both tables: every strategy, with and without `by`,
-//! ties, tolerance, NULL keys and times, small batches and several partitions on both sides;
-//! both the planner route (Rust session) and the provider route; each output partition is its
-//! left partition in order.
+//! The two operators with a build side, against loops over both tables. AsOf: every strategy,
+//! with and without `by`, ties, tolerance, NULL keys and times, small batches and several
+//! partitions on both sides; both the planner route (Rust session) and the provider route;
+//! each output partition is its left partition in order. Join: every kind, NULL keys, each left
+//! row's matches in the right's order, the ordinal increasing.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::error::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use ltseq_planner::join::{JoinKind, JoinSpec, JoinTableProvider};
 use ltseq_planner::{
     register_table_functions, session_context_with_ltseq, AsofSpec, AsofStrategy,
     AsofTableProvider, Tolerance,
@@ -244,5 +246,80 @@ async fn keeps_each_left_partition_in_order() -> Result<()> {
         text.contains("LtseqAsofJoinExec(on=ts ~ ts, by=[k = k], strategy=nearest, tolerance=10"),
         "{text}"
     );
+    Ok(())
+}
+
+/// The join's rows by a loop: (left id, right id) per output row, in order.
+fn join_loop(left: &Rows, right: &Rows, kind: JoinKind) -> Vec<(i64, Option<i64>)> {
+    let mut out = Vec::new();
+    for l in left {
+        let hits: Vec<i64> = right
+            .iter()
+            .filter(|r| l.1.is_some() && r.1 == l.1)
+            .map(|r| r.0)
+            .collect();
+        match kind {
+            JoinKind::Semi if !hits.is_empty() => out.push((l.0, None)),
+            JoinKind::Anti if hits.is_empty() => out.push((l.0, None)),
+            JoinKind::Inner | JoinKind::Left => {
+                out.extend(hits.iter().map(|&h| (l.0, Some(h))));
+                if hits.is_empty() && kind == JoinKind::Left {
+                    out.push((l.0, None));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn join_equals_a_loop_in_order() -> Result<()> {
+    let (left, right) = data(11, 3000, 250, 40, 100);
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(4));
+    register(&ctx, "l", &left, 37, 3)?;
+    register(&ctx, "r", &right, 16, 2)?;
+    let l = ctx.table_provider("l").await?;
+    let r = ctx.table_provider("r").await?;
+    for kind in [
+        JoinKind::Inner,
+        JoinKind::Left,
+        JoinKind::Semi,
+        JoinKind::Anti,
+    ] {
+        let fetches = matches!(kind, JoinKind::Inner | JoinKind::Left);
+        let spec = JoinSpec {
+            left_keys: vec!["k".into()],
+            right_keys: vec!["k".into()],
+            kind,
+            fetch: if fetches { vec!["id".into()] } else { vec![] },
+            names: if fetches { vec!["rid".into()] } else { vec![] },
+            ordinal: fetches.then(|| "n".to_string()),
+        };
+        let provider = JoinTableProvider::try_new("l", l.schema(), "r", r.schema(), spec)?;
+        let plan = provider.scan(&ctx.state(), None, &[], None).await?;
+        let mut got = Vec::new();
+        let mut last_ordinal = i64::MIN;
+        for p in 0..plan.properties().partitioning.partition_count() {
+            let batches =
+                datafusion::physical_plan::common::collect(plan.execute(p, ctx.task_ctx())?)
+                    .await?;
+            for b in &batches {
+                let id = b.column(0).as_primitive::<Int64Type>();
+                for i in 0..b.num_rows() {
+                    if fetches {
+                        let rid = b.column(3).as_primitive::<Int64Type>();
+                        let n = b.column(4).as_primitive::<Int64Type>().value(i);
+                        assert!(n > last_ordinal, "the ordinal increases");
+                        last_ordinal = n;
+                        got.push((id.value(i), rid.is_valid(i).then(|| rid.value(i))));
+                    } else {
+                        got.push((id.value(i), None));
+                    }
+                }
+            }
+        }
+        assert_eq!(got, join_loop(&left, &right, kind), "{kind:?}");
+    }
     Ok(())
 }

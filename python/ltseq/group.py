@@ -402,6 +402,14 @@ class NestedTable:
         items = [(f"{T}.{_sql.quote_ident(c)}", c) for c in t.columns]
         return t._with(t._derive_rel([*items, (f"{T}.{_sql.quote_ident(self._gid)}", GROUP_ID_COLUMN)]))
 
+    def to_arrow(self) -> pa.Table:
+        """The rows with their group id (``flatten()``), as a ``pyarrow.Table`` in order."""
+        return self.flatten().to_arrow()
+
+    def to_pandas(self) -> Any:
+        """The rows with their group id (``flatten()``), as a pandas ``DataFrame`` in order."""
+        return self.flatten().to_pandas()
+
     def first(self) -> LTSeq:
         """The first row of each group, in sequence order."""
         return self._edge(last=False)

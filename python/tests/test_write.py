@@ -140,3 +140,13 @@ def test_write_errors_are_clear(tmp_path: Path, ctx) -> None:
         t.write_csv(tmp_path / "missing" / "x.csv")
     with pytest.raises(TypeError, match="takes a path"):
         t.write_json(42)
+
+
+def test_an_empty_result_writes_an_empty_file_and_nested_tables_materialize(tmp_path: Path, ctx) -> None:
+    t = LTSeq.from_dict({"k": [1, 1, 2], "v": [1.0, 2.0, 3.0]}, ctx=ctx).sort("k")
+    t.filter(lambda r: r.v > 10).write_parquet(tmp_path / "empty.parquet")
+    back = pq.read_table(tmp_path / "empty.parquet")
+    assert back.num_rows == 0 and back.column_names == ["k", "v"]
+    nested = t.group_ordered(lambda r: r.k)
+    assert nested.to_arrow().column("__group_id__").to_pylist() == [1, 1, 2]
+    assert list(nested.to_pandas()["v"]) == [1.0, 2.0, 3.0]

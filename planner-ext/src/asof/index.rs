@@ -57,26 +57,57 @@ fn on_values(column: &ArrayRef, on_type: &DataType, kind: OnKind) -> Result<(OnV
     })
 }
 
-/// The chosen position in `sorted` (ascending `on` values of one key) for `x`.
+/// The first position at or after `from` where `pred` fails, in `s` where it holds before
+/// `from` and then fails for good: a gallop from `from` (steps doubling), then a bisection.
+fn gallop<T: Copy>(s: &[T], from: usize, pred: impl Fn(T) -> bool) -> usize {
+    let (mut lo, mut hi, mut step) = (from, from, 1);
+    while hi < s.len() && pred(s[hi]) {
+        lo = hi + 1;
+        hi = lo + step;
+        step *= 2;
+    }
+    let hi = hi.min(s.len());
+    lo + s[lo..hi].partition_point(|&v| pred(v))
+}
+
+/// Where the search for `x` in one key's sorted times ended: `x`, the count of times `<= x`,
+/// the count `< x`. A later `x` at least as large starts from there (times of one key in a
+/// left side sorted by time are found in a step or two).
+#[derive(Clone, Copy)]
+struct Cursor<T> {
+    x: T,
+    after_le: usize,
+    first_ge: usize,
+}
+
+/// The chosen position in `sorted` (ascending `on` values of one key) for `x`, and the cursor
+/// after it.
 fn search<T: Copy + PartialOrd>(
     sorted: &[T],
     x: T,
+    cursor: Option<Cursor<T>>,
     strategy: AsofStrategy,
     within: impl Fn(T, T) -> bool,
     closer_before: impl Fn(T, T, T) -> bool,
-) -> Option<usize> {
-    let after_le = sorted.partition_point(|&v| v <= x); // rows with v <= x
+) -> (Option<usize>, Cursor<T>) {
+    let (le, ge) = match cursor {
+        Some(c) if c.x <= x => (c.after_le, c.first_ge),
+        _ => (0, 0),
+    };
+    let after_le = gallop(sorted, le, |v| v <= x); // rows with v <= x
+    let first_ge = if strategy == AsofStrategy::Forward {
+        gallop(sorted, ge.min(after_le), |v| v < x)
+    } else {
+        0
+    };
     let backward = after_le.checked_sub(1);
     let pick = match strategy {
         AsofStrategy::Backward => backward,
-        AsofStrategy::Forward => {
-            let first_ge = sorted.partition_point(|&v| v < x);
-            (first_ge < sorted.len()).then_some(first_ge)
-        }
+        AsofStrategy::Forward => (first_ge < sorted.len()).then_some(first_ge),
         AsofStrategy::Nearest => {
             // of the rows at the least distance, the last (in the right's order)
             let forward = (after_le < sorted.len())
-                .then(|| sorted.partition_point(|&v| v <= sorted[after_le]) - 1);
+                .then(|| gallop(sorted, after_le, |v| v <= sorted[after_le]) - 1);
             match (backward, forward) {
                 (Some(b), _) if sorted[b] == x => Some(b),
                 (Some(b), Some(f)) => Some(if closer_before(sorted[b], x, sorted[f]) {
@@ -88,7 +119,12 @@ fn search<T: Copy + PartialOrd>(
             }
         }
     };
-    pick.filter(|&i| within(sorted[i], x))
+    let cursor = Cursor {
+        x,
+        after_le,
+        first_ge,
+    };
+    (pick.filter(|&i| within(sorted[i], x)), cursor)
 }
 
 /// The right side, indexed.
@@ -176,31 +212,49 @@ impl RightIndex {
                 (r.start, r.end)
             })
         };
+        // a cursor per key (a batch's keys searched from where they were), unless there are
+        // many more keys than rows
+        let groups = self.groups.groups();
+        let cursor_slots = if groups <= 4 * n.max(1024) { groups } else { 0 };
         match (&self.on, &values) {
             (OnValues::Int(sorted), OnValues::Int(xs)) => {
                 let limit = tol.map(|t| t.floor() as i128);
+                let mut cursors = vec![None; cursor_slots];
                 for (i, &x) in xs.iter().enumerate() {
                     let Some((lo, hi)) = span(i) else { continue };
-                    let pick = search(
+                    let slot = cursors.get_mut(ids[i] as usize);
+                    let hint = slot.as_ref().and_then(|c| **c);
+                    let (pick, after) = search(
                         &sorted[lo..hi],
                         x,
+                        hint,
                         strategy,
                         |v, x| limit.is_none_or(|t| (x as i128 - v as i128).abs() <= t),
                         |b, x, f| (x as i128 - b as i128) < (f as i128 - x as i128),
                     );
+                    if let Some(c) = slot {
+                        *c = Some(after);
+                    }
                     fill(i, pick, lo);
                 }
             }
             (OnValues::Float(sorted), OnValues::Float(xs)) => {
+                let mut cursors = vec![None; cursor_slots];
                 for (i, &x) in xs.iter().enumerate() {
                     let Some((lo, hi)) = span(i) else { continue };
-                    let pick = search(
+                    let slot = cursors.get_mut(ids[i] as usize);
+                    let hint = slot.as_ref().and_then(|c| **c);
+                    let (pick, after) = search(
                         &sorted[lo..hi],
                         x,
+                        hint,
                         strategy,
                         |v, x| tol.is_none_or(|t| (x - v).abs() <= t),
                         |b, x, f| (x - b) < (f - x),
                     );
+                    if let Some(c) = slot {
+                        *c = Some(after);
+                    }
                     fill(i, pick, lo);
                 }
             }
